@@ -1,0 +1,140 @@
+// The `ddpg` subcommands: see commands.h.
+#include "apps/commands.h"
+
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "ddpg/agent.h"
+#include "ddpg/env.h"
+#include "ddpg/evaluate.h"
+#include "ddpg/io.h"
+#include "ddpg/rng.h"
+#include "ddpg/trainer.h"
+
+namespace ddpg::cli {
+namespace {
+
+std::string default_run_dir(const Config& cfg, const std::string& preset) {
+  char stamp[32];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+  return "runs/" + cfg.env.id + (preset.empty() ? "" : "_" + preset) + "_s" +
+         std::to_string(cfg.trainer.seed) + "_" + stamp;
+}
+
+void print_summary(const TrainSummary& s, const std::string& env_id) {
+  std::printf("%s: %ld steps in %.1f s; final eval %.2f +- %.2f, best %.2f\n", env_id.c_str(),
+              static_cast<long>(s.steps), s.seconds, s.final_eval_mean, s.final_eval_std,
+              s.best_eval_mean);
+  std::printf("run folder: %s\n", s.run_dir.c_str());
+}
+
+}  // namespace
+
+int cmd_train(const TrainArgs& args) {
+  TrainOptions opts;
+  opts.quiet = args.quiet;
+  opts.show_progress = !args.quiet;
+  if (!args.resume.empty()) {
+    const TrainSummary s = train_resume(args.resume, args.sources.total_steps, opts);
+    print_summary(s, load_run_config(args.resume).env.id);
+    return 0;
+  }
+  ConfigSources src = args.sources;
+  // `ddpg train` with nothing else: Pendulum-v1 with its zoo preset.
+  if (src.preset.empty() && src.files.empty() && src.sets.empty() && src.env_id.empty()) {
+    src.preset = "zoo";
+  }
+  const Config cfg = resolve_config(src);
+  const std::string dir = args.out.empty() ? default_run_dir(cfg, src.preset) : args.out;
+  if (!args.quiet) std::fprintf(stderr, "training %s into %s\n", cfg.env.id.c_str(), dir.c_str());
+  const TrainSummary s = train_new(cfg, dir, opts);
+  print_summary(s, cfg.env.id);
+  return 0;
+}
+
+int cmd_eval(const EvalArgs& args) {
+  const Config cfg = load_run_config(args.run_dir);
+  if (args.which != "final" && args.which != "best") {
+    throw Error("--which must be 'final' or 'best', got '" + args.which + "'");
+  }
+  std::string path = args.run_dir + "/policy_" + args.which + ".bin";
+  if (!file_exists(path) && args.which == "final") {
+    const std::string best = args.run_dir + "/policy_best.bin";
+    if (!file_exists(best)) {
+      throw Error("'" + args.run_dir + "' has no policy yet (no policy_final.bin or " +
+                  "policy_best.bin); finish or resume the run first");
+    }
+    std::fprintf(stderr, "no policy_final.bin (run not finished); using policy_best.bin\n");
+    path = best;
+  }
+  if (!file_exists(path)) throw Error("'" + path + "' does not exist");
+  MlpActor actor = load_policy(path);
+  auto env = make_env(cfg.env.id, cfg.env.options);
+  if (actor->obs_dim() != env->spec().obs_dim || actor->act_dim() != env->spec().act_dim) {
+    throw Error("'" + path + "' is a policy for obs/act sizes " + std::to_string(actor->obs_dim()) +
+                "/" + std::to_string(actor->act_dim()) + ", but " + cfg.env.id + " has " +
+                std::to_string(env->spec().obs_dim) + "/" + std::to_string(env->spec().act_dim));
+  }
+  torch::Tensor obs = torch::zeros({1, actor->obs_dim()});
+  Policy policy = [&](const std::vector<double>& o, float* a) {
+    torch::NoGradGuard no_grad;
+    float* p = obs.data_ptr<float>();
+    for (size_t i = 0; i < o.size(); ++i) p[i] = static_cast<float>(o[i]);
+    const torch::Tensor out = actor->forward(obs).contiguous();
+    std::memcpy(a, out.data_ptr<float>(), sizeof(float) * actor->act_dim());
+  };
+  const uint64_t seed = args.seed ? *args.seed : Rng::derive(cfg.trainer.seed, 4);
+  const EvalResult r = evaluate(policy, *env, args.episodes, seed);
+  std::printf("%s (%s): %.2f +- %.2f over %d episodes\n", cfg.env.id.c_str(), path.c_str(),
+              r.mean_return, r.std_return, args.episodes);
+  std::printf("mean_return=%s\nstd_return=%s\nepisodes=%d\n", format_double(r.mean_return).c_str(),
+              format_double(r.std_return).c_str(), args.episodes);
+  return 0;
+}
+
+int cmd_envs(bool json) {
+  nlohmann::json all = nlohmann::json::array();
+  if (!json) std::printf("%-34s %5s %5s  %-28s %6s  %s\n", "id", "obs", "act", "action bounds", "steps", "family");
+  for (const auto& info : env_registry()) {
+    auto env = make_env(info.id);
+    const EnvSpec& s = env->spec();
+    if (json) {
+      all.push_back({{"id", s.id},
+                     {"family", info.family},
+                     {"obs_dim", s.obs_dim},
+                     {"act_dim", s.act_dim},
+                     {"act_low", s.act_low},
+                     {"act_high", s.act_high},
+                     {"max_episode_steps", s.max_episode_steps},
+                     {"description", info.description}});
+    } else {
+      std::string bounds;
+      double lo = s.act_low[0], hi = s.act_high[0];
+      bool uniform = true;
+      for (int i = 0; i < s.act_dim; ++i) uniform &= s.act_low[i] == lo && s.act_high[i] == hi;
+      bounds = uniform ? "[" + format_double(lo) + ", " + format_double(hi) + "]" : "per dimension";
+      std::printf("%-34s %5d %5d  %-28s %6d  %s\n", s.id.c_str(), s.obs_dim, s.act_dim,
+                  bounds.c_str(), s.max_episode_steps, info.family.c_str());
+    }
+  }
+  if (json) std::cout << all.dump(2) << "\n";
+  return 0;
+}
+
+int cmd_bench_update(const UpdateBenchOptions& opts) {
+  for (const auto& [name, value] : bench_update(opts)) {
+    std::printf("%s=%s\n", name.c_str(), format_double(std::round(value * 1e4) / 1e4).c_str());
+  }
+  return 0;
+}
+
+int cmd_config(const ConfigSources& sources) {
+  std::fputs(to_yaml(resolve_config(sources)).c_str(), stdout);
+  return 0;
+}
+
+}  // namespace ddpg::cli

@@ -1,0 +1,33 @@
+// The `ddpg` subcommands, one function each; main.cpp wires them to the command line.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ddpg/bench.h"
+#include "ddpg/config.h"
+
+namespace ddpg::cli {
+
+struct TrainArgs {
+  ConfigSources sources;
+  std::string out;
+  std::string resume;
+  bool quiet = false;
+};
+int cmd_train(const TrainArgs& args);
+
+struct EvalArgs {
+  std::string run_dir;
+  int episodes = 10;
+  std::string which = "final";  // final or best
+  std::optional<uint64_t> seed;
+};
+int cmd_eval(const EvalArgs& args);
+
+int cmd_envs(bool json);
+int cmd_bench_update(const UpdateBenchOptions& opts);
+int cmd_config(const ConfigSources& sources);
+
+}  // namespace ddpg::cli

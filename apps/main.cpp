@@ -1,0 +1,90 @@
+// `ddpg`: the command line of the project. Each subcommand is one function in commands.cpp.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+
+#include "apps/commands.h"
+#include "ddpg/io.h"
+
+namespace {
+
+void add_config_options(CLI::App* cmd, ddpg::ConfigSources& src) {
+  cmd->add_option("--env", src.env_id, "env id (see 'ddpg envs'); default Pendulum-v1");
+  cmd->add_option("--preset", src.preset, "preset: zoo, paper, ourddpg (configs/presets)");
+  cmd->add_option("--config", src.files, "YAML file(s) of config deltas, applied in order");
+  cmd->add_option("--set", src.sets, "override one key: section.key=value (repeatable)");
+  cmd->add_option_function<uint64_t>("--seed", [&src](const uint64_t& s) { src.seed = s; },
+                                     "run seed (trainer.seed)");
+  cmd->add_option_function<int64_t>("--steps", [&src](const int64_t& n) { src.total_steps = n; },
+                                    "total env steps (trainer.total_steps)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ddpg: DDPG-family reinforcement learning in C++"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("ddpg ") + DDPG_VERSION);
+
+  ddpg::cli::TrainArgs train;
+  auto* t = app.add_subcommand("train", "train an agent (default: Pendulum-v1, zoo preset)");
+  add_config_options(t, train.sources);
+  t->add_option("--out", train.out, "run folder (default runs/ENV_PRESET_sSEED_TIME)");
+  t->add_option("--resume", train.resume, "continue the run in this folder from its checkpoint");
+  t->add_flag("--quiet,-q", train.quiet, "no progress output");
+
+  ddpg::cli::EvalArgs eval;
+  auto* e = app.add_subcommand("eval", "evaluate a run's policy without noise");
+  e->add_option("run_dir", eval.run_dir, "run folder")->required();
+  e->add_option("--episodes", eval.episodes, "episodes")->check(CLI::PositiveNumber);
+  e->add_option("--which", eval.which, "final or best");
+  e->add_option_function<uint64_t>("--seed", [&eval](const uint64_t& s) { eval.seed = s; },
+                                    "seed of the first evaluation episode");
+
+  bool envs_json = false;
+  auto* envs = app.add_subcommand("envs", "list env ids with their sizes and bounds");
+  envs->add_flag("--json", envs_json, "print a JSON array");
+
+  ddpg::ConfigSources show;
+  auto* cfg = app.add_subcommand("config", "print the fully resolved config and exit");
+  add_config_options(cfg, show);
+
+  auto* bench = app.add_subcommand("bench", "benchmarks, printed as name=value lines");
+  bench->require_subcommand(1);
+  ddpg::UpdateBenchOptions ub;
+  std::string hidden = "256,256";
+  auto* bu = bench->add_subcommand("update", "one DDPG update beside its matrix-multiply floor");
+  bu->add_option("--hidden", hidden, "hidden sizes, e.g. 256,256");
+  bu->add_option("--batch", ub.batch, "batch size");
+  bu->add_option("--threads", ub.threads, "LibTorch threads");
+  bu->add_option("--obs-dim", ub.obs_dim, "observation size");
+  bu->add_option("--act-dim", ub.act_dim, "action size");
+  bu->add_option("--seconds", ub.seconds, "measuring time per figure");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& err) {
+    return app.exit(err);
+  }
+
+  try {
+    if (*t) return ddpg::cli::cmd_train(train);
+    if (*e) return ddpg::cli::cmd_eval(eval);
+    if (*envs) return ddpg::cli::cmd_envs(envs_json);
+    if (*cfg) return ddpg::cli::cmd_config(show);
+    if (*bu) {
+      ub.hidden.clear();
+      std::stringstream ss(hidden);
+      std::string item;
+      while (std::getline(ss, item, ',')) ub.hidden.push_back(std::stoi(item));
+      return ddpg::cli::cmd_bench_update(ub);
+    }
+  } catch (const ddpg::Error& err) {
+    std::fprintf(stderr, "error: %s\n", err.what());
+    return 1;
+  } catch (const std::exception& err) {
+    std::fprintf(stderr, "error: %s\n", err.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,111 @@
+// Agent: the DDPG learner (Lillicrap et al. 2015) — actor, critic, their target copies, and Adam.
+//
+// The agent owns no environment and logs nothing: `act` maps one observation to the deterministic
+// action π(s) in [-1, 1]; `update` performs one gradient step on a replay batch and returns its
+// statistics. Everything it holds (networks, targets, optimiser moments, step counters) is saved and
+// restored whole, so that a resumed run continues bit for bit.
+//
+// update(), with y the Bellman target (terminated, never truncated, stops the bootstrap):
+//   y      = r + γ (1 − terminated) Q'(s', π'(s'))          no gradient
+//   critic ← Adam step on mean (Q(s, a) − y)²
+//   actor  ← Adam step on −mean Q(s, π(s))                   critic weights get no gradient
+//   Q', π' ← τ·online + (1 − τ)·target                        Polyak averaging
+#pragma once
+
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "ddpg/config.h"
+#include "ddpg/io.h"
+#include "ddpg/networks.h"
+
+namespace ddpg {
+
+// Adam (Kingma & Ba 2015) with LibTorch's semantics (L2 weight decay added to the gradient), with
+// its moments exposed for saving.
+class Adam {
+ public:
+  Adam(std::vector<torch::Tensor> params, double lr, double weight_decay = 0.0,
+       double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8);
+  void zero_grad();
+  void step();
+  int64_t steps() const { return t_; }
+  void save(ArchiveWriter& out, const std::string& name) const;
+  void load(ArchiveReader& in, const std::string& name);
+
+ private:
+  std::vector<torch::Tensor> params_, m_, v_;
+  double lr_, weight_decay_, beta1_, beta2_, eps_;
+  int64_t t_ = 0;
+};
+
+// One sampled batch, preallocated once: the replay gathers straight into these.
+struct Batch {
+  torch::Tensor obs;         // (B, obs_dim)
+  torch::Tensor action;      // (B, act_dim), in [-1, 1]
+  torch::Tensor reward;      // (B, 1)
+  torch::Tensor next_obs;    // (B, obs_dim)
+  torch::Tensor terminated;  // (B, 1), 1 where the episode terminated
+
+  // Copies another batch's contents into this one's storage.
+  void copy_from_for_test(const Batch& o) {
+    obs.copy_(o.obs);
+    action.copy_(o.action);
+    reward.copy_(o.reward);
+    next_obs.copy_(o.next_obs);
+    terminated.copy_(o.terminated);
+  }
+};
+
+struct UpdateStats {
+  double critic_loss = 0.0;
+  double actor_loss = 0.0;
+  double mean_q = 0.0;  // mean Q(s, a) over the batch
+};
+
+class Agent {
+ public:
+  // Networks are initialised from LibTorch's generator seeded with `seed`.
+  Agent(const AgentConfig& cfg, int obs_dim, int act_dim, uint64_t seed);
+
+  // π(s) for one observation, written as act_dim floats in [-1, 1].
+  void act(const std::vector<double>& obs, float* action);
+  // π(s) for a batch (B, obs_dim) → (B, act_dim).
+  torch::Tensor act_batch(const torch::Tensor& obs);
+
+  UpdateStats update(const Batch& batch);
+  // The Bellman target y for a batch (no gradient); exposed for tests.
+  torch::Tensor bellman_target(const Batch& batch);
+
+  Batch& batch() { return batch_; }
+  MlpActor& actor() { return actor_; }
+  MlpCritic& critic() { return critic_; }
+  MlpActor& actor_target() { return actor_target_; }
+  MlpCritic& critic_target() { return critic_target_; }
+  int64_t updates() const { return updates_; }
+
+  void save(ArchiveWriter& out) const;
+  void load(ArchiveReader& in);
+
+ private:
+  AgentConfig cfg_;
+  int obs_dim_, act_dim_;
+  MlpActor actor_{nullptr}, actor_target_{nullptr};
+  MlpCritic critic_{nullptr}, critic_target_{nullptr};
+  std::unique_ptr<Adam> actor_opt_, critic_opt_;
+  Batch batch_;
+  torch::Tensor obs_one_;  // (1, obs_dim) scratch for act()
+  int64_t updates_ = 0;
+};
+
+// Writes/reads a module's parameters and buffers in order, checking each shape on read.
+void save_module(ArchiveWriter& out, const torch::nn::Module& m, const std::string& name);
+void load_module(ArchiveReader& in, torch::nn::Module& m, const std::string& name);
+
+// A deployable policy file: the actor's architecture and weights, nothing else.
+void save_policy(const std::string& path, const AgentConfig& cfg, MlpActor& actor);
+// Loads a policy file written by save_policy; returns the actor (eval mode, no gradients).
+MlpActor load_policy(const std::string& path, AgentConfig* cfg_out = nullptr);
+
+}  // namespace ddpg

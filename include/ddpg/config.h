@@ -1,0 +1,124 @@
+// Config: every setting of a run, one struct per concern, defaults in the structs only.
+//
+// A run's config is resolved in layers: these defaults, then a preset (`configs/presets/NAME.yaml`,
+// or `configs/zoo/ENV.yaml` for `--preset zoo`), then the user's YAML files (deltas only), then
+// `--set section.key=value` overrides. Every field is reachable by `section.key`; `env.KEY` other
+// than `env.id` are the env's own Gymnasium-style options. `validate` reports every problem at once,
+// naming the key and the allowed values. A run writes its fully resolved config (`to_yaml`) into its
+// folder; reading that file back gives the same config.
+//
+// Where a default differs from the DDPG paper (Lillicrap et al. 2015), the field's comment gives the
+// paper's value; the `paper` preset sets them all.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace ddpg {
+
+struct AgentConfig {
+  std::vector<int> hidden{400, 300};   // hidden layer sizes of actor and critic (paper 400-300)
+  std::string activation = "relu";     // hidden activation: relu, tanh, elu, leaky_relu
+  double gamma = 0.99;                 // discount factor γ
+  double tau = 0.005;                  // Polyak rate: target ← τ·online + (1−τ)·target (paper 0.001)
+  int batch_size = 256;                // transitions per update (paper 64)
+  int64_t buffer_size = 1000000;       // replay capacity, oldest overwritten first
+  double actor_lr = 1e-3;              // Adam step size of the actor (paper 1e-4)
+  double critic_lr = 1e-3;             // Adam step size of the critic (paper 1e-3)
+  double critic_weight_decay = 0.0;    // L2 on critic weights inside Adam (paper 1e-2)
+  double grad_clip = 0.0;              // max gradient norm per network per update; 0: off
+  int critic_action_layer = 0;         // hidden layer where the action joins: 0 input, 1 second (paper)
+  double final_init = 0.0;             // output layers ~ U(±final_init); 0: LibTorch's (paper 3e-3)
+  std::string layer_norm = "none";     // LayerNorm after each hidden layer: none, actor, critic, both
+};
+
+struct NoiseConfig {
+  std::string type = "gaussian";  // exploration noise: none, gaussian, ou (paper: ou)
+  double sigma = 0.1;             // std of Gaussian noise / OU σ, in [-1, 1] action units (paper 0.2)
+  double theta = 0.15;            // OU mean reversion θ
+  double dt = 1e-2;               // OU time step: x += θ(μ−x)dt + σ√dt·N (SB3 1e-2; rllab/paper 1)
+  double mu = 0.0;                // OU long-run mean μ
+};
+
+struct TrainerConfig {
+  uint64_t seed = 0;                // seeds networks, env resets, replay sampling and noise
+  int64_t total_steps = 1000000;    // env steps of the whole run
+  int64_t learning_starts = 10000;  // uniform-random actions and no updates before this step
+  int update_every = 1;             // env steps between update phases (SB3 train_freq)
+  int gradient_steps = 1;           // updates per update phase
+  int64_t eval_every = 5000;        // env steps between deterministic evaluations; 0: only at end
+  int eval_episodes = 10;           // episodes per evaluation
+  int64_t checkpoint_every = 50000;  // env steps between checkpoints (one is always written at end)
+  int threads = 0;                  // LibTorch/BLAS threads; 0: all cores
+};
+
+struct EnvConfig {
+  std::string id = "Pendulum-v1";              // env id, see `ddpg envs`
+  std::map<std::string, std::string> options;  // Gymnasium keyword options, e.g. g: 9.81
+};
+
+struct Config {
+  AgentConfig agent;
+  NoiseConfig noise;
+  TrainerConfig trainer;
+  EnvConfig env;
+};
+
+// One settable field: its key, its comment, where it lives and what values it allows.
+struct FieldRef {
+  std::string section, key, doc;
+  std::variant<double*, int64_t*, int*, uint64_t*, std::string*, std::vector<int>*> ptr;
+  double min = -1e300, max = 1e300;  // inclusive bounds for numbers (and list elements)
+  std::vector<std::string> choices;  // allowed strings; empty: any
+  std::string name() const { return section + "." + key; }
+};
+
+// Every field of `c` (env options excluded), in the order they are documented.
+std::vector<FieldRef> config_fields(Config& c);
+
+// Errors found while building or checking a config; all are collected, then thrown together.
+class ConfigErrors {
+ public:
+  void add(const std::string& msg) { errors_.push_back(msg); }
+  bool empty() const { return errors_.empty(); }
+  // Throws ddpg::Error listing every problem, one per line.
+  void throw_if_any(const std::string& context) const;
+
+ private:
+  std::vector<std::string> errors_;
+};
+
+// Sets `section.key` from text (numbers, true/false, lists as "400,300" or "[400, 300]").
+void apply_set(Config& c, const std::string& assignment, ConfigErrors& errors);
+// Applies a YAML delta text; `origin` names it in messages. Keys unknown to any section are
+// errors. A top-level `per_env: {ENV_ID: {...}}` block applies only when env.id matches.
+void apply_yaml(Config& c, const std::string& yaml_text, const std::string& origin,
+                ConfigErrors& errors);
+// Checks ranges, choices and relations between fields.
+void validate(const Config& c, ConfigErrors& errors);
+// The fully resolved config as YAML, one commented line per field.
+std::string to_yaml(const Config& c);
+
+// The text of a preset: `zoo` depends on the env id. Throws Error for unknown presets, naming the
+// available ones.
+std::string preset_text(const std::string& name, const std::string& env_id);
+std::vector<std::string> preset_names();
+
+// Command-line inputs to resolve into one config.
+struct ConfigSources {
+  std::string preset;                    // "" for none
+  std::vector<std::string> files;        // YAML delta files, applied in order
+  std::vector<std::string> sets;         // "section.key=value"
+  std::string env_id;                    // --env, "" for unset
+  std::optional<uint64_t> seed;          // --seed
+  std::optional<int64_t> total_steps;    // --steps
+};
+// Resolves defaults → preset → files → sets → shortcuts, validates, and returns the config or
+// throws Error listing every problem.
+Config resolve_config(const ConfigSources& sources);
+
+}  // namespace ddpg

@@ -1,0 +1,58 @@
+// ReplayBuffer: a fixed-capacity ring of transitions (obs, action, reward, next_obs, terminated).
+//
+// Storage is allocated once for the whole capacity (float32; pages are touched only as the buffer
+// fills), so adding and sampling never allocate. Actions are stored in the agent's [-1, 1] units.
+// `terminated` is stored, never "done": a time-limit cut (`truncated`) is stored as not terminated,
+// so that the target still bootstraps from next_obs. Sampling is uniform with replacement over the
+// filled part, driven by a caller-owned Rng, so that it is seeded and checkpointed with the run.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "ddpg/io.h"
+#include "ddpg/rng.h"
+
+namespace ddpg {
+
+class ReplayBuffer {
+ public:
+  ReplayBuffer(int64_t capacity, int obs_dim, int act_dim);
+
+  // Copies one transition in, overwriting the oldest when full. obs/next_obs are converted to float.
+  void add(const std::vector<double>& obs, const float* action, double reward,
+           const std::vector<double>& next_obs, bool terminated);
+
+  // Fills `indices` with `n` uniform draws from [0, size()).
+  void sample_indices(Rng& rng, int n, std::vector<int64_t>& indices) const;
+  // Gathers rows into caller-owned contiguous arrays: obs (n, obs_dim), action (n, act_dim),
+  // reward (n), next_obs (n, obs_dim), terminated (n, as 0/1 float).
+  void gather(const std::vector<int64_t>& indices, float* obs, float* action, float* reward,
+              float* next_obs, float* terminated) const;
+
+  int64_t size() const { return size_; }
+  int64_t capacity() const { return capacity_; }
+  int64_t next_index() const { return next_; }  // slot the next add writes
+  int obs_dim() const { return obs_dim_; }
+  int act_dim() const { return act_dim_; }
+
+  // Row accessors (for tests and tools).
+  const float* obs_at(int64_t i) const { return obs_.get() + i * obs_dim_; }
+  const float* action_at(int64_t i) const { return action_.get() + i * act_dim_; }
+  const float* next_obs_at(int64_t i) const { return next_obs_.get() + i * obs_dim_; }
+  float reward_at(int64_t i) const { return reward_[i]; }
+  bool terminated_at(int64_t i) const { return terminated_[i] != 0.0f; }
+
+  // Saves the filled part and the write position; load checks dimensions and capacity.
+  void save(ArchiveWriter& out) const;
+  void load(ArchiveReader& in);
+
+ private:
+  int64_t capacity_;
+  int obs_dim_, act_dim_;
+  int64_t size_ = 0, next_ = 0;
+  std::unique_ptr<float[]> obs_, action_, reward_, next_obs_, terminated_;
+};
+
+}  // namespace ddpg

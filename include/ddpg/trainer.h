@@ -1,0 +1,47 @@
+// Trainer: the DDPG training loop over one env, with evaluation, logs and exact-resume checkpoints.
+//
+// Per env step t (0-based; `step` counts steps taken):
+//   action = uniform in [-1, 1]              while step < learning_starts
+//          = clip(π(s) + noise, -1, 1)        afterwards
+//   env.step(rescaled action); store (s, a, r, s', terminated); on episode end reset env and noise
+//   every update_every steps, once step >= learning_starts: gradient_steps updates
+//   every eval_every steps: evaluation → eval.csv
+//   every checkpoint_every steps and at the end: checkpoint → checkpoints/last.ckpt
+//
+// A run folder holds config.yaml (fully resolved), meta.json, progress.csv (one row per training
+// episode), eval.csv, checkpoints/last.ckpt and the policies policy_final.bin / policy_best.bin.
+// The checkpoint records how long each log was, so a run killed at any moment resumes from its last
+// checkpoint with its logs cut back to match, and continues exactly as an uninterrupted run would.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "ddpg/config.h"
+
+namespace ddpg {
+
+struct TrainOptions {
+  bool show_progress = true;  // live status line on a terminal (stderr)
+  bool quiet = false;         // no per-evaluation lines either
+};
+
+struct TrainSummary {
+  int64_t steps = 0;
+  double final_eval_mean = 0.0, final_eval_std = 0.0;
+  double best_eval_mean = 0.0;
+  double seconds = 0.0;
+  std::string run_dir;
+};
+
+// Starts a new run in `run_dir` (which must not already hold a run).
+TrainSummary train_new(const Config& cfg, const std::string& run_dir, const TrainOptions& opts);
+// Continues the run in `run_dir` from its last checkpoint up to `total_steps` (if given; else the
+// config's). Refuses a folder without a run.
+TrainSummary train_resume(const std::string& run_dir, std::optional<int64_t> total_steps,
+                          const TrainOptions& opts);
+
+// Reads a run folder's config.yaml.
+Config load_run_config(const std::string& run_dir);
+
+}  // namespace ddpg

@@ -1,0 +1,241 @@
+// Agent: DDPG update, Adam, and (de)serialisation. See agent.h.
+#include "ddpg/agent.h"
+
+#include <cmath>
+
+namespace ddpg {
+namespace {
+
+const char* kPolicyMagic = "DDPGPOLI";
+const uint32_t kPolicyVersion = 1;
+
+void clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm) {
+  if (max_norm <= 0) return;
+  torch::nn::utils::clip_grad_norm_(params, max_norm);
+}
+
+}  // namespace
+
+Adam::Adam(std::vector<torch::Tensor> params, double lr, double weight_decay, double beta1,
+           double beta2, double eps)
+    : params_(std::move(params)),
+      lr_(lr), weight_decay_(weight_decay), beta1_(beta1), beta2_(beta2), eps_(eps) {
+  for (const auto& p : params_) {
+    m_.push_back(torch::zeros_like(p));
+    v_.push_back(torch::zeros_like(p));
+  }
+}
+
+void Adam::zero_grad() {
+  for (auto& p : params_) {
+    if (p.grad().defined()) p.mutable_grad().zero_();
+  }
+}
+
+void Adam::step() {
+  torch::NoGradGuard no_grad;
+  ++t_;
+  const double bc1 = 1.0 - std::pow(beta1_, static_cast<double>(t_));
+  const double bc2 = 1.0 - std::pow(beta2_, static_cast<double>(t_));
+  const double step_size = lr_ / bc1;
+  const double sqrt_bc2 = std::sqrt(bc2);
+  for (size_t i = 0; i < params_.size(); ++i) {
+    auto& p = params_[i];
+    if (!p.grad().defined()) continue;
+    torch::Tensor g = p.grad();
+    if (weight_decay_ != 0.0) g = g.add(p, weight_decay_);
+    m_[i].mul_(beta1_).add_(g, 1.0 - beta1_);
+    v_[i].mul_(beta2_).addcmul_(g, g, 1.0 - beta2_);
+    // p ← p − lr/bc1 · m / (√v/√bc2 + eps), as torch.optim.Adam.
+    const torch::Tensor denom = (v_[i].sqrt() / sqrt_bc2).add_(eps_);
+    p.addcdiv_(m_[i], denom, -step_size);
+  }
+}
+
+void Adam::save(ArchiveWriter& out, const std::string& name) const {
+  out.tag("adam:" + name);
+  out.i64(t_);
+  for (size_t i = 0; i < params_.size(); ++i) {
+    out.floats(m_[i].data_ptr<float>(), m_[i].numel());
+    out.floats(v_[i].data_ptr<float>(), v_[i].numel());
+  }
+}
+
+void Adam::load(ArchiveReader& in, const std::string& name) {
+  in.expect_tag("adam:" + name);
+  t_ = in.i64();
+  for (size_t i = 0; i < params_.size(); ++i) {
+    in.floats(m_[i].data_ptr<float>(), m_[i].numel(), name + " Adam m[" + std::to_string(i) + "]");
+    in.floats(v_[i].data_ptr<float>(), v_[i].numel(), name + " Adam v[" + std::to_string(i) + "]");
+  }
+}
+
+Agent::Agent(const AgentConfig& cfg, int obs_dim, int act_dim, uint64_t seed)
+    : cfg_(cfg), obs_dim_(obs_dim), act_dim_(act_dim) {
+  torch::manual_seed(seed);
+  actor_ = MlpActor(obs_dim, act_dim, cfg);
+  critic_ = MlpCritic(obs_dim, act_dim, cfg);
+  actor_target_ = MlpActor(obs_dim, act_dim, cfg);
+  critic_target_ = MlpCritic(obs_dim, act_dim, cfg);
+  copy_parameters(*actor_target_, *actor_);
+  copy_parameters(*critic_target_, *critic_);
+  for (auto& p : actor_target_->parameters()) p.set_requires_grad(false);
+  for (auto& p : critic_target_->parameters()) p.set_requires_grad(false);
+  actor_opt_ = std::make_unique<Adam>(actor_->parameters(), cfg.actor_lr);
+  critic_opt_ =
+      std::make_unique<Adam>(critic_->parameters(), cfg.critic_lr, cfg.critic_weight_decay);
+  const int64_t b = cfg.batch_size;
+  batch_.obs = torch::zeros({b, obs_dim});
+  batch_.action = torch::zeros({b, act_dim});
+  batch_.reward = torch::zeros({b, 1});
+  batch_.next_obs = torch::zeros({b, obs_dim});
+  batch_.terminated = torch::zeros({b, 1});
+  obs_one_ = torch::zeros({1, obs_dim});
+}
+
+void Agent::act(const std::vector<double>& obs, float* action) {
+  torch::NoGradGuard no_grad;
+  float* o = obs_one_.data_ptr<float>();
+  for (int i = 0; i < obs_dim_; ++i) o[i] = static_cast<float>(obs[i]);
+  const torch::Tensor a = actor_->forward(obs_one_).contiguous();
+  std::memcpy(action, a.data_ptr<float>(), sizeof(float) * act_dim_);
+}
+
+torch::Tensor Agent::act_batch(const torch::Tensor& obs) {
+  torch::NoGradGuard no_grad;
+  return actor_->forward(obs);
+}
+
+torch::Tensor Agent::bellman_target(const Batch& b) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor next_action = actor_target_->forward(b.next_obs);       // (B, act_dim)
+  const torch::Tensor q_next = critic_target_->forward(b.next_obs, next_action);  // (B, 1)
+  // y = r + γ (1 − terminated) Q'(s', π'(s'))
+  return b.reward + cfg_.gamma * (1.0 - b.terminated) * q_next;
+}
+
+UpdateStats Agent::update(const Batch& b) {
+  UpdateStats stats;
+  const torch::Tensor y = bellman_target(b);  // (B, 1)
+
+  // Critic: regress Q(s, a) on y.
+  const torch::Tensor q = critic_->forward(b.obs, b.action);
+  const torch::Tensor critic_loss = (q - y).pow(2).mean();
+  critic_opt_->zero_grad();
+  critic_loss.backward();
+  clip_grad_norm(critic_->parameters(), cfg_.grad_clip);
+  critic_opt_->step();
+
+  // Actor: ascend Q(s, π(s)); the critic's weights need no gradient for this.
+  for (auto& p : critic_->parameters()) p.set_requires_grad(false);
+  const torch::Tensor actor_loss = -critic_->forward(b.obs, actor_->forward(b.obs)).mean();
+  actor_opt_->zero_grad();
+  actor_loss.backward();
+  clip_grad_norm(actor_->parameters(), cfg_.grad_clip);
+  actor_opt_->step();
+  for (auto& p : critic_->parameters()) p.set_requires_grad(true);
+
+  // Targets follow slowly.
+  polyak_update(*critic_target_, *critic_, cfg_.tau);
+  polyak_update(*actor_target_, *actor_, cfg_.tau);
+  ++updates_;
+
+  stats.critic_loss = critic_loss.item<double>();
+  stats.actor_loss = actor_loss.item<double>();
+  stats.mean_q = q.mean().item<double>();
+  if (!std::isfinite(stats.critic_loss) || !std::isfinite(stats.actor_loss)) {
+    throw Error("the loss became non-finite at update " + std::to_string(updates_) +
+                " (critic " + std::to_string(stats.critic_loss) + ", actor " +
+                std::to_string(stats.actor_loss) +
+                "); lower agent.critic_lr/actor_lr, set agent.grad_clip, or check the env's "
+                "rewards");
+  }
+  return stats;
+}
+
+void save_module(ArchiveWriter& out, const torch::nn::Module& m, const std::string& name) {
+  out.tag("module:" + name);
+  const auto params = m.parameters();
+  const auto buffers = m.buffers();
+  out.u64(params.size() + buffers.size());
+  for (const auto* list : {&params, &buffers}) {
+    for (const auto& t : *list) {
+      const torch::Tensor c = t.contiguous();
+      out.floats(c.data_ptr<float>(), c.numel());
+    }
+  }
+}
+
+void load_module(ArchiveReader& in, torch::nn::Module& m, const std::string& name) {
+  in.expect_tag("module:" + name);
+  auto params = m.parameters();
+  auto buffers = m.buffers();
+  const uint64_t n = in.u64();
+  if (n != params.size() + buffers.size()) {
+    throw Error("'" + in.what() + "': " + name + " has " + std::to_string(n) +
+                " tensors, expected " + std::to_string(params.size() + buffers.size()) +
+                " (different network architecture?)");
+  }
+  torch::NoGradGuard no_grad;
+  size_t k = 0;
+  for (auto* list : {&params, &buffers}) {
+    for (auto& t : *list) {
+      in.floats(t.data_ptr<float>(), t.numel(), name + " tensor " + std::to_string(k++));
+    }
+  }
+}
+
+void Agent::save(ArchiveWriter& out) const {
+  out.tag("agent");
+  out.i64(updates_);
+  save_module(out, *actor_, "actor");
+  save_module(out, *critic_, "critic");
+  save_module(out, *actor_target_, "actor_target");
+  save_module(out, *critic_target_, "critic_target");
+  actor_opt_->save(out, "actor");
+  critic_opt_->save(out, "critic");
+}
+
+void Agent::load(ArchiveReader& in) {
+  in.expect_tag("agent");
+  updates_ = in.i64();
+  load_module(in, *actor_, "actor");
+  load_module(in, *critic_, "critic");
+  load_module(in, *actor_target_, "actor_target");
+  load_module(in, *critic_target_, "critic_target");
+  actor_opt_->load(in, "actor");
+  critic_opt_->load(in, "critic");
+}
+
+void save_policy(const std::string& path, const AgentConfig& cfg, MlpActor& actor) {
+  ArchiveWriter out(kPolicyMagic, kPolicyVersion);
+  out.i64(actor->obs_dim());
+  out.i64(actor->act_dim());
+  out.u64(cfg.hidden.size());
+  for (int h : cfg.hidden) out.i64(h);
+  out.str(cfg.activation);
+  out.str(cfg.layer_norm);
+  save_module(out, *actor, "actor");
+  write_file_atomic(path, out.finish());
+}
+
+MlpActor load_policy(const std::string& path, AgentConfig* cfg_out) {
+  ArchiveReader in(read_file(path), kPolicyMagic, kPolicyVersion, path);
+  AgentConfig cfg;
+  const int obs_dim = static_cast<int>(in.i64());
+  const int act_dim = static_cast<int>(in.i64());
+  const uint64_t n = in.u64();
+  if (n > 64) throw Error("'" + path + "': implausible layer count; the file is damaged");
+  cfg.hidden.clear();
+  for (uint64_t i = 0; i < n; ++i) cfg.hidden.push_back(static_cast<int>(in.i64()));
+  cfg.activation = in.str();
+  cfg.layer_norm = in.str();
+  MlpActor actor(obs_dim, act_dim, cfg);
+  load_module(in, *actor, "actor");
+  actor->eval();
+  for (auto& p : actor->parameters()) p.set_requires_grad(false);
+  if (cfg_out) *cfg_out = cfg;
+  return actor;
+}
+
+}  // namespace ddpg

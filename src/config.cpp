@@ -1,0 +1,420 @@
+// Config: fields table, YAML and --set parsing, validation, presets, resolution.
+#include "ddpg/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "ddpg/embedded.h"
+#include "ddpg/env.h"
+#include "ddpg/io.h"
+
+namespace ddpg {
+namespace {
+
+const double kInf = 1e300;
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  const auto e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+std::string join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + v[i];
+  return s;
+}
+
+bool parse_double(const std::string& text, double& out) {
+  const std::string t = trim(text);
+  if (t.empty()) return false;
+  char* end = nullptr;
+  out = std::strtod(t.c_str(), &end);
+  return end == t.c_str() + t.size() && std::isfinite(out);
+}
+
+bool parse_int64(const std::string& text, int64_t& out) {
+  double d;
+  if (!parse_double(text, d)) return false;  // accepts 1e6 and 1000000
+  if (d != std::floor(d) || std::fabs(d) > 9.0e18) return false;
+  out = static_cast<int64_t>(d);
+  return true;
+}
+
+std::string describe_range(const FieldRef& f) {
+  std::ostringstream s;
+  if (f.min > -kInf && f.max < kInf) {
+    s << "[" << format_double(f.min) << ", " << format_double(f.max) << "]";
+  } else if (f.min > -kInf) {
+    s << ">= " << format_double(f.min);
+  } else if (f.max < kInf) {
+    s << "<= " << format_double(f.max);
+  }
+  return s.str();
+}
+
+// Parses `text` into the field; adds an error naming the key and the expected form on failure.
+void set_field(FieldRef& f, const std::string& text, const std::string& origin,
+               ConfigErrors& errors) {
+  const std::string where = origin.empty() ? "" : " (" + origin + ")";
+  auto bad = [&](const std::string& expected) {
+    errors.add(f.name() + ": '" + text + "' is not " + expected + where);
+  };
+  std::visit(
+      [&](auto* p) {
+        using T = std::remove_pointer_t<decltype(p)>;
+        if constexpr (std::is_same_v<T, double>) {
+          double v;
+          if (!parse_double(text, v)) return bad("a number");
+          *p = v;
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          *p = trim(text);
+        } else if constexpr (std::is_same_v<T, std::vector<int>>) {
+          std::string t = trim(text);
+          if (!t.empty() && t.front() == '[') t = t.substr(1);
+          if (!t.empty() && t.back() == ']') t.pop_back();
+          std::vector<int> v;
+          std::stringstream ss(t);
+          std::string item;
+          while (std::getline(ss, item, ',')) {
+            int64_t n;
+            if (!parse_int64(item, n)) return bad("a list of integers like 400,300");
+            v.push_back(static_cast<int>(n));
+          }
+          *p = v;
+        } else {
+          int64_t v;
+          if (!parse_int64(text, v)) return bad("an integer");
+          if constexpr (std::is_same_v<T, uint64_t>) {
+            if (v < 0) return bad("a non-negative integer");
+          }
+          *p = static_cast<T>(v);
+        }
+      },
+      f.ptr);
+}
+
+FieldRef* find_field(std::vector<FieldRef>& fields, const std::string& section,
+                     const std::string& key) {
+  for (auto& f : fields) {
+    if (f.section == section && f.key == key) return &f;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> keys_of(std::vector<FieldRef>& fields, const std::string& section) {
+  std::vector<std::string> keys;
+  for (auto& f : fields) {
+    if (f.section == section) keys.push_back(f.key);
+  }
+  return keys;
+}
+
+const std::vector<std::string> kSections = {"agent", "noise", "trainer", "env"};
+
+// Sets one `section.key` (already split) from text; env options go to the env's map.
+void set_key(Config& c, const std::string& section, const std::string& key,
+             const std::string& value, const std::string& origin, ConfigErrors& errors) {
+  if (std::find(kSections.begin(), kSections.end(), section) == kSections.end()) {
+    errors.add("unknown config section '" + section + "' in '" + section + "." + key +
+               "' (sections: " + join(kSections, ", ") + ")" +
+               (origin.empty() ? "" : " (" + origin + ")"));
+    return;
+  }
+  if (section == "env" && key != "id") {
+    c.env.options[key] = trim(value);  // checked by the env itself in validate()
+    return;
+  }
+  auto fields = config_fields(c);
+  FieldRef* f = find_field(fields, section, key);
+  if (!f) {
+    errors.add("unknown config key '" + section + "." + key + "'" +
+               (origin.empty() ? "" : " (" + origin + ")") + "; keys of '" + section +
+               "': " + join(keys_of(fields, section), ", "));
+    return;
+  }
+  set_field(*f, value, origin, errors);
+}
+
+std::string yaml_scalar_text(const YAML::Node& n) {
+  if (n.IsScalar()) return n.Scalar();
+  if (n.IsSequence()) {
+    std::vector<std::string> items;
+    for (const auto& item : n) items.push_back(item.IsScalar() ? item.Scalar() : "?");
+    return join(items, ",");
+  }
+  return "";
+}
+
+void apply_section_map(Config& c, const YAML::Node& root, const std::string& origin,
+                       ConfigErrors& errors) {
+  for (const auto& sec : root) {
+    const std::string section = sec.first.as<std::string>();
+    if (section == "per_env") continue;
+    if (!sec.second.IsMap()) {
+      errors.add(origin + ": '" + section + "' must be a mapping of keys to values (e.g. " +
+                 "'agent: {gamma: 0.98}')");
+      continue;
+    }
+    for (const auto& kv : sec.second) {
+      const std::string key = kv.first.as<std::string>();
+      if (kv.second.IsMap() || kv.second.IsNull()) {
+        errors.add(section + "." + key + " (" + origin + "): needs a value");
+        continue;
+      }
+      set_key(c, section, key, yaml_scalar_text(kv.second), origin, errors);
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<FieldRef> config_fields(Config& c) {
+  auto& a = c.agent;
+  auto& n = c.noise;
+  auto& t = c.trainer;
+  const std::vector<std::string> activations = {"relu", "tanh", "elu", "leaky_relu"};
+  std::vector<FieldRef> f = {
+      {"agent", "hidden", "hidden layer sizes of actor and critic", &a.hidden, 1, 65536},
+      {"agent", "activation", "hidden activation", &a.activation, -kInf, kInf, activations},
+      {"agent", "gamma", "discount factor", &a.gamma, 0, 1},
+      {"agent", "tau", "Polyak rate of the target networks", &a.tau, 0, 1},
+      {"agent", "batch_size", "transitions per update", &a.batch_size, 1, 1 << 20},
+      {"agent", "buffer_size", "replay capacity", &a.buffer_size, 1, 1e10},
+      {"agent", "actor_lr", "Adam step size of the actor", &a.actor_lr, 0, 10},
+      {"agent", "critic_lr", "Adam step size of the critic", &a.critic_lr, 0, 10},
+      {"agent", "critic_weight_decay", "L2 on critic weights", &a.critic_weight_decay, 0, 10},
+      {"agent", "grad_clip", "max gradient norm per network; 0 off", &a.grad_clip, 0, kInf},
+      {"agent", "critic_action_layer", "layer where the action joins the critic (0 input)",
+       &a.critic_action_layer, 0, 64},
+      {"agent", "final_init", "output layers ~ U(+-final_init); 0 LibTorch default",
+       &a.final_init, 0, 10},
+      {"agent", "layer_norm", "LayerNorm after hidden layers", &a.layer_norm, -kInf, kInf,
+       {"none", "actor", "critic", "both"}},
+      {"noise", "type", "exploration noise", &n.type, -kInf, kInf, {"none", "gaussian", "ou"}},
+      {"noise", "sigma", "noise std (Gaussian) or OU sigma, action units", &n.sigma, 0, 100},
+      {"noise", "theta", "OU mean reversion", &n.theta, 0, 1e6},
+      {"noise", "dt", "OU time step", &n.dt, 1e-9, 1e6},
+      {"noise", "mu", "OU long-run mean", &n.mu, -1, 1},
+      {"trainer", "seed", "run seed", &t.seed, 0, kInf},
+      {"trainer", "total_steps", "env steps of the whole run", &t.total_steps, 1, 1e12},
+      {"trainer", "learning_starts", "random-action steps before updates", &t.learning_starts, 0,
+       1e12},
+      {"trainer", "update_every", "env steps between update phases", &t.update_every, 1, 1e9},
+      {"trainer", "gradient_steps", "updates per update phase", &t.gradient_steps, 1, 1e9},
+      {"trainer", "eval_every", "env steps between evaluations; 0 only at end", &t.eval_every, 0,
+       1e12},
+      {"trainer", "eval_episodes", "episodes per evaluation", &t.eval_episodes, 1, 1e6},
+      {"trainer", "checkpoint_every", "env steps between checkpoints", &t.checkpoint_every, 1,
+       1e12},
+      {"trainer", "threads", "LibTorch threads; 0 all cores", &t.threads, 0, 1024},
+      {"env", "id", "env id (see 'ddpg envs')", &c.env.id},
+  };
+  return f;
+}
+
+void ConfigErrors::throw_if_any(const std::string& context) const {
+  if (errors_.empty()) return;
+  std::string msg = context + ": " + std::to_string(errors_.size()) + " problem" +
+                    (errors_.size() > 1 ? "s" : "") + ":";
+  for (const auto& e : errors_) msg += "\n  - " + e;
+  throw Error(msg);
+}
+
+void apply_set(Config& c, const std::string& assignment, ConfigErrors& errors) {
+  const auto eq = assignment.find('=');
+  const auto dot = assignment.find('.');
+  if (eq == std::string::npos || dot == std::string::npos || dot > eq) {
+    errors.add("--set '" + assignment + "' must look like section.key=value (e.g. agent.gamma=0.98)");
+    return;
+  }
+  const std::string section = trim(assignment.substr(0, dot));
+  const std::string key = trim(assignment.substr(dot + 1, eq - dot - 1));
+  set_key(c, section, key, assignment.substr(eq + 1), "--set", errors);
+}
+
+void apply_yaml(Config& c, const std::string& yaml_text, const std::string& origin,
+                ConfigErrors& errors) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    errors.add(origin + ": malformed YAML at line " + std::to_string(e.mark.line + 1) + ": " +
+               e.msg);
+    return;
+  }
+  if (root.IsNull()) return;  // an empty file is a valid empty delta
+  if (!root.IsMap()) {
+    errors.add(origin + ": a config file must be a mapping of sections (agent, noise, trainer, env)");
+    return;
+  }
+  apply_section_map(c, root, origin, errors);
+  // Per-env blocks apply after the file's own keys, once env.id is known.
+  if (const YAML::Node per_env = root["per_env"]) {
+    if (!per_env.IsMap()) {
+      errors.add(origin + ": 'per_env' must map env ids to config deltas");
+      return;
+    }
+    if (const YAML::Node block = per_env[c.env.id]) {
+      if (block.IsMap()) apply_section_map(c, block, origin + " per_env." + c.env.id, errors);
+    }
+  }
+}
+
+void validate(const Config& cfg, ConfigErrors& errors) {
+  Config c = cfg;  // config_fields needs non-const pointers; nothing is written.
+  for (auto& f : config_fields(c)) {
+    std::visit(
+        [&](auto* p) {
+          using T = std::remove_pointer_t<decltype(p)>;
+          if constexpr (std::is_same_v<T, std::string>) {
+            if (!f.choices.empty() &&
+                std::find(f.choices.begin(), f.choices.end(), *p) == f.choices.end()) {
+              errors.add(f.name() + " = '" + *p + "' is not allowed (choose one of: " +
+                         join(f.choices, ", ") + ")");
+            }
+          } else if constexpr (std::is_same_v<T, std::vector<int>>) {
+            if (p->empty()) errors.add(f.name() + " must list at least one layer size");
+            for (int v : *p) {
+              if (v < f.min || v > f.max) {
+                errors.add(f.name() + " has layer size " + std::to_string(v) + ", allowed " +
+                           describe_range(f));
+              }
+            }
+          } else {
+            const double v = static_cast<double>(*p);
+            if (v < f.min || v > f.max) {
+              errors.add(f.name() + " = " + format_double(v) + " is out of range (allowed " +
+                         describe_range(f) + ")");
+            }
+          }
+        },
+        f.ptr);
+  }
+  if (c.agent.critic_action_layer > static_cast<int>(c.agent.hidden.size()) - 1 &&
+      !c.agent.hidden.empty()) {
+    errors.add("agent.critic_action_layer = " + std::to_string(c.agent.critic_action_layer) +
+               " needs at least " + std::to_string(c.agent.critic_action_layer + 1) +
+               " hidden layers (agent.hidden has " + std::to_string(c.agent.hidden.size()) + ")");
+  }
+  if (c.agent.batch_size > c.agent.buffer_size) {
+    errors.add("agent.batch_size (" + std::to_string(c.agent.batch_size) +
+               ") is larger than agent.buffer_size (" + std::to_string(c.agent.buffer_size) + ")");
+  }
+  if (!env_exists(c.env.id)) {
+    try {
+      make_env(c.env.id, {});
+    } catch (const Error& e) {
+      errors.add(std::string("env.id: ") + e.what());
+    }
+  } else {
+    try {
+      make_env(c.env.id, c.env.options);
+    } catch (const Error& e) {
+      errors.add(std::string("env: ") + e.what());
+    }
+  }
+}
+
+std::string to_yaml(const Config& cfg) {
+  Config c = cfg;
+  std::ostringstream out;
+  out << "# Fully resolved config of this run (ddpg " << DDPG_VERSION << ").\n";
+  std::string section;
+  for (auto& f : config_fields(c)) {
+    if (f.section != section) {
+      section = f.section;
+      out << section << ":\n";
+    }
+    std::string value;
+    std::visit(
+        [&](auto* p) {
+          using T = std::remove_pointer_t<decltype(p)>;
+          if constexpr (std::is_same_v<T, double>) {
+            value = format_double(*p);
+          } else if constexpr (std::is_same_v<T, std::string>) {
+            value = "\"" + *p + "\"";
+          } else if constexpr (std::is_same_v<T, std::vector<int>>) {
+            std::vector<std::string> items;
+            for (int v : *p) items.push_back(std::to_string(v));
+            value = "[" + join(items, ", ") + "]";
+          } else {
+            value = std::to_string(*p);
+          }
+        },
+        f.ptr);
+    out << "  " << f.key << ": " << value << "  # " << f.doc << "\n";
+  }
+  for (const auto& [k, v] : c.env.options) out << "  " << k << ": \"" << v << "\"\n";
+  return out.str();
+}
+
+std::vector<std::string> preset_names() {
+  std::vector<std::string> names = {"zoo"};
+  for (const auto& [path, text] : embedded_files()) {
+    const std::string prefix = "configs/presets/";
+    if (path.rfind(prefix, 0) == 0 && path.size() > prefix.size() + 5) {
+      names.push_back(path.substr(prefix.size(), path.size() - prefix.size() - 5));
+    }
+  }
+  return names;
+}
+
+std::string preset_text(const std::string& name, const std::string& env_id) {
+  if (name == "zoo") {
+    const std::string path = "configs/zoo/" + env_id + ".yaml";
+    if (const std::string* text = embedded_file(path)) return *text;
+    std::vector<std::string> have;
+    for (const auto& [p, t] : embedded_files()) {
+      if (p.rfind("configs/zoo/", 0) == 0) have.push_back(p.substr(12, p.size() - 17));
+    }
+    throw Error("no zoo preset for " + env_id + " (zoo presets exist for: " + join(have, ", ") +
+                "); choose another --preset");
+  }
+  if (const std::string* text = embedded_file("configs/presets/" + name + ".yaml")) return *text;
+  throw Error("unknown preset '" + name + "' (available: " + join(preset_names(), ", ") + ")");
+}
+
+Config resolve_config(const ConfigSources& src) {
+  ConfigErrors errors;
+  std::vector<std::pair<std::string, std::string>> files;  // (origin, text)
+  for (const auto& path : src.files) {
+    try {
+      files.push_back({path, read_file(path)});
+    } catch (const Error& e) {
+      errors.add(e.what());
+    }
+  }
+  // The env id first: the zoo preset depends on it.
+  auto layers = [&](Config& c, ConfigErrors& errs, bool with_preset) {
+    if (with_preset && !src.preset.empty()) {
+      try {
+        apply_yaml(c, preset_text(src.preset, c.env.id), "preset " + src.preset, errs);
+      } catch (const Error& e) {
+        errs.add(e.what());
+      }
+    }
+    for (const auto& [origin, text] : files) apply_yaml(c, text, origin, errs);
+    for (const auto& s : src.sets) apply_set(c, s, errs);
+    if (!src.env_id.empty()) c.env.id = src.env_id;
+  };
+  Config probe;
+  ConfigErrors ignored;
+  layers(probe, ignored, false);
+
+  Config c;
+  c.env.id = probe.env.id;
+  layers(c, errors, true);
+  c.env.id = probe.env.id;
+  if (src.seed) c.trainer.seed = *src.seed;
+  if (src.total_steps) c.trainer.total_steps = *src.total_steps;
+  validate(c, errors);
+  errors.throw_if_any("invalid configuration");
+  return c;
+}
+
+}  // namespace ddpg

@@ -1,0 +1,138 @@
+// Env base: time limit, action and observation checks, state save/restore, option parsing.
+#include "ddpg/env.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace ddpg {
+namespace {
+
+std::string join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + v[i];
+  return s;
+}
+
+}  // namespace
+
+double EnvOptions::get_double(const std::string& key, double fallback) {
+  known_.push_back(key);
+  auto it = values_.find(key);
+  if (it == values_.end()) return fallback;
+  try {
+    size_t used = 0;
+    const double v = std::stod(it->second, &used);
+    if (used != it->second.size()) throw std::invalid_argument("trailing");
+    return v;
+  } catch (const std::exception&) {
+    throw Error("env option '" + key + "' must be a number, got '" + it->second + "'");
+  }
+}
+
+int EnvOptions::get_int(const std::string& key, int fallback) {
+  known_.push_back(key);
+  auto it = values_.find(key);
+  if (it == values_.end()) return fallback;
+  try {
+    size_t used = 0;
+    const int v = std::stoi(it->second, &used);
+    if (used != it->second.size()) throw std::invalid_argument("trailing");
+    return v;
+  } catch (const std::exception&) {
+    throw Error("env option '" + key + "' must be an integer, got '" + it->second + "'");
+  }
+}
+
+bool EnvOptions::get_bool(const std::string& key, bool fallback) {
+  known_.push_back(key);
+  auto it = values_.find(key);
+  if (it == values_.end()) return fallback;
+  std::string v = it->second;
+  std::transform(v.begin(), v.end(), v.begin(), ::tolower);
+  if (v == "true" || v == "1" || v == "yes") return true;
+  if (v == "false" || v == "0" || v == "no") return false;
+  throw Error("env option '" + key + "' must be true or false, got '" + it->second + "'");
+}
+
+std::string EnvOptions::get_string(const std::string& key, const std::string& fallback) {
+  known_.push_back(key);
+  auto it = values_.find(key);
+  return it == values_.end() ? fallback : it->second;
+}
+
+void EnvOptions::check_all_used(const std::string& env_id) const {
+  std::vector<std::string> unknown;
+  for (const auto& [k, v] : values_) {
+    if (std::find(known_.begin(), known_.end(), k) == known_.end()) unknown.push_back(k);
+  }
+  if (unknown.empty()) return;
+  std::vector<std::string> known = known_;
+  std::sort(known.begin(), known.end());
+  known.erase(std::unique(known.begin(), known.end()), known.end());
+  throw Error("unknown option(s) for " + env_id + ": " + join(unknown, ", ") +
+              " (known: " + (known.empty() ? "none" : join(known, ", ")) + ")");
+}
+
+const std::vector<double>& Env::reset(std::optional<uint64_t> seed) {
+  if (seed) rng_.seed_with(*seed);
+  elapsed_ = 0;
+  terms_.clear();
+  do_reset();
+  check_obs("reset");
+  return obs_;
+}
+
+StepResult Env::step(const std::vector<double>& action) {
+  if (static_cast<int>(action.size()) != spec_.act_dim) {
+    throw Error(spec_.id + ": action has " + std::to_string(action.size()) +
+                " values, the env expects " + std::to_string(spec_.act_dim));
+  }
+  StepResult r = do_step(action);
+  ++elapsed_;
+  check_obs("step");
+  if (!std::isfinite(r.reward)) {
+    throw Error(spec_.id + ": the reward is not finite at step " + std::to_string(elapsed_) +
+                " (the simulation diverged)");
+  }
+  if (spec_.max_episode_steps > 0 && elapsed_ >= spec_.max_episode_steps) r.truncated = true;
+  return r;
+}
+
+void Env::check_obs(const char* where) const {
+  for (size_t i = 0; i < obs_.size(); ++i) {
+    if (!std::isfinite(obs_[i])) {
+      throw Error(spec_.id + ": observation[" + std::to_string(i) + "] is not finite after " +
+                  where + " at episode step " + std::to_string(elapsed_) +
+                  " (the simulation diverged)");
+    }
+  }
+}
+
+void Env::save_state(ArchiveWriter& out) const {
+  out.tag("env:" + spec_.id);
+  for (uint64_t w : rng_.state()) out.u64(w);
+  out.i64(elapsed_);
+  out.doubles(obs_);
+  save_physics(out);
+}
+
+void Env::load_state(ArchiveReader& in) {
+  in.expect_tag("env:" + spec_.id);
+  Rng::State s;
+  for (auto& w : s) w = in.u64();
+  rng_.set_state(s);
+  elapsed_ = static_cast<int>(in.i64());
+  obs_.resize(spec_.obs_dim);
+  in.doubles(obs_.data(), obs_.size(), "env observation");
+  load_physics(in);
+}
+
+void rescale_action(const float* action, const EnvSpec& spec, std::vector<double>& env_action) {
+  env_action.resize(spec.act_dim);
+  for (int i = 0; i < spec.act_dim; ++i) {
+    const double a = action[i];
+    env_action[i] = spec.act_low[i] + 0.5 * (a + 1.0) * (spec.act_high[i] - spec.act_low[i]);
+  }
+}
+
+}  // namespace ddpg

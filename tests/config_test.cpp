@@ -1,0 +1,161 @@
+// Config: defaults validate, deltas and --set apply, every problem is reported at once, presets
+// carry their documented values, and the resolved YAML reads back to the same config.
+#include "ddpg/config.h"
+
+#include <gtest/gtest.h>
+
+#include "ddpg/io.h"
+
+namespace ddpg {
+namespace {
+
+std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Config, DefaultsValidate) {
+  ConfigErrors errors;
+  validate(Config{}, errors);
+  EXPECT_TRUE(errors.empty());
+}
+
+TEST(Config, YamlDeltaAndSetApplyInOrder) {
+  Config c;
+  ConfigErrors errors;
+  apply_yaml(c, "agent:\n  gamma: 0.9\n  hidden: [64, 32]\nnoise: {type: ou, sigma: 0.3}\n",
+             "test", errors);
+  apply_set(c, "agent.gamma=0.95", errors);
+  apply_set(c, "trainer.learning_starts=1e3", errors);
+  apply_set(c, "env.g=9.81", errors);
+  ASSERT_TRUE(errors.empty());
+  EXPECT_DOUBLE_EQ(c.agent.gamma, 0.95);
+  EXPECT_EQ(c.agent.hidden, (std::vector<int>{64, 32}));
+  EXPECT_EQ(c.noise.type, "ou");
+  EXPECT_DOUBLE_EQ(c.noise.sigma, 0.3);
+  EXPECT_EQ(c.trainer.learning_starts, 1000);
+  EXPECT_EQ(c.env.options.at("g"), "9.81");
+}
+
+TEST(Config, ReportsEveryProblemAtOnce) {
+  ConfigSources src;
+  src.sets = {"agent.gamma=1.5", "agent.gama=0.9", "noise.type=pink", "trainer.eval_every=abc",
+              "agent.hidden=0,64", "env.bogus=1"};
+  const std::string msg = error_of([&] { resolve_config(src); });
+  EXPECT_NE(msg.find("agent.gamma = 1.5 is out of range (allowed [0, 1])"), std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("unknown config key 'agent.gama'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("noise.type = 'pink' is not allowed"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("trainer.eval_every: 'abc' is not an integer"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("agent.hidden has layer size 0"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("unknown option(s) for Pendulum-v1: bogus"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("6 problems"), std::string::npos) << msg;
+}
+
+TEST(Config, MalformedYamlNamesTheLine) {
+  Config c;
+  ConfigErrors errors;
+  apply_yaml(c, "agent:\n  gamma: [0.9\n", "bad.yaml", errors);
+  const std::string msg = error_of([&] { errors.throw_if_any("x"); });
+  EXPECT_NE(msg.find("bad.yaml: malformed YAML at line"), std::string::npos) << msg;
+}
+
+TEST(Config, UnknownSectionAndBadSetSyntax) {
+  Config c;
+  ConfigErrors errors;
+  apply_yaml(c, "agnet:\n  gamma: 0.9\n", "f.yaml", errors);
+  apply_set(c, "gamma0.9", errors);
+  const std::string msg = error_of([&] { errors.throw_if_any("x"); });
+  EXPECT_NE(msg.find("unknown config section 'agnet'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("must look like section.key=value"), std::string::npos) << msg;
+}
+
+TEST(Config, UnknownEnvIsAnError) {
+  ConfigSources src;
+  src.env_id = "Pendulum-v0";
+  const std::string msg = error_of([&] { resolve_config(src); });
+  EXPECT_NE(msg.find("unknown env id 'Pendulum-v0'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("Pendulum-v1"), std::string::npos) << msg;
+}
+
+TEST(Config, ZooPresetForPendulum) {
+  ConfigSources src;
+  src.preset = "zoo";
+  src.env_id = "Pendulum-v1";
+  const Config c = resolve_config(src);
+  EXPECT_EQ(c.agent.hidden, (std::vector<int>{400, 300}));
+  EXPECT_EQ(c.agent.batch_size, 256);
+  EXPECT_DOUBLE_EQ(c.agent.gamma, 0.98);
+  EXPECT_EQ(c.trainer.learning_starts, 10000);
+  EXPECT_EQ(c.noise.type, "gaussian");
+  EXPECT_DOUBLE_EQ(c.noise.sigma, 0.1);
+  EXPECT_DOUBLE_EQ(c.agent.actor_lr, 1e-3);
+  EXPECT_EQ(c.trainer.total_steps, 20000);
+}
+
+TEST(Config, PaperPresetAndLaterLayersWin) {
+  ConfigSources src;
+  src.preset = "paper";
+  src.sets = {"agent.tau=0.01"};
+  src.seed = 7;
+  src.total_steps = 1234;
+  const Config c = resolve_config(src);
+  EXPECT_DOUBLE_EQ(c.agent.actor_lr, 1e-4);
+  EXPECT_DOUBLE_EQ(c.agent.critic_weight_decay, 1e-2);
+  EXPECT_EQ(c.agent.critic_action_layer, 1);
+  EXPECT_DOUBLE_EQ(c.agent.final_init, 3e-3);
+  EXPECT_EQ(c.noise.type, "ou");
+  EXPECT_DOUBLE_EQ(c.agent.tau, 0.01);
+  EXPECT_EQ(c.trainer.seed, 7u);
+  EXPECT_EQ(c.trainer.total_steps, 1234);
+}
+
+TEST(Config, PerEnvBlockAppliesOnlyToItsEnv) {
+  Config c;
+  ConfigErrors errors;
+  const std::string text =
+      "trainer: {learning_starts: 1000}\nper_env:\n  Pendulum-v1: {trainer: {learning_starts: "
+      "5}}\n  Other-v0: {trainer: {learning_starts: 9}}\n";
+  apply_yaml(c, text, "t", errors);
+  ASSERT_TRUE(errors.empty());
+  EXPECT_EQ(c.trainer.learning_starts, 5);
+  Config d;
+  d.env.id = "MountainCarContinuous-v0";
+  apply_yaml(d, text, "t", errors);
+  EXPECT_EQ(d.trainer.learning_starts, 1000);
+}
+
+TEST(Config, UnknownPresetListsAvailable) {
+  const std::string msg = error_of([] { preset_text("papr", "Pendulum-v1"); });
+  EXPECT_NE(msg.find("unknown preset 'papr'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("ourddpg"), std::string::npos) << msg;
+}
+
+TEST(Config, ResolvedYamlReadsBackIdentical) {
+  ConfigSources src;
+  src.preset = "paper";
+  src.sets = {"env.g=9.5", "agent.hidden=[32,16]", "trainer.seed=3"};
+  const Config c = resolve_config(src);
+  Config back;
+  ConfigErrors errors;
+  apply_yaml(back, to_yaml(c), "roundtrip", errors);
+  ASSERT_TRUE(errors.empty());
+  EXPECT_EQ(to_yaml(back), to_yaml(c));
+  EXPECT_EQ(back.env.options.at("g"), "9.5");
+  EXPECT_EQ(back.agent.hidden, (std::vector<int>{32, 16}));
+}
+
+TEST(Config, CriticActionLayerNeedsEnoughLayers) {
+  ConfigSources src;
+  src.sets = {"agent.hidden=64", "agent.critic_action_layer=1"};
+  const std::string msg = error_of([&] { resolve_config(src); });
+  EXPECT_NE(msg.find("critic_action_layer = 1 needs at least 2 hidden layers"), std::string::npos)
+      << msg;
+}
+
+}  // namespace
+}  // namespace ddpg

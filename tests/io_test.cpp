@@ -1,0 +1,99 @@
+// io: atomic writes, archives refuse truncated or foreign data, logs cut back to a length.
+#include "ddpg/io.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "ddpg/rng.h"
+
+namespace ddpg {
+namespace {
+
+std::string temp_dir() {
+  char tmpl[] = "/tmp/ddpg_io_XXXXXX";
+  return mkdtemp(tmpl);
+}
+
+TEST(Archive, RoundTrip) {
+  ArchiveWriter w("MAGIC___", 3);
+  w.u64(42);
+  w.f64(-1.5);
+  w.str("hello");
+  const float f[3] = {1, 2, 3};
+  w.floats(f, 3);
+  ArchiveReader r(w.finish(), "MAGIC___", 3, "t");
+  EXPECT_EQ(r.u64(), 42u);
+  EXPECT_EQ(r.f64(), -1.5);
+  EXPECT_EQ(r.str(), "hello");
+  float g[3];
+  r.floats(g, 3, "f");
+  EXPECT_EQ(g[2], 3.0f);
+  EXPECT_TRUE(r.at_end());
+}
+
+TEST(Archive, RefusesTruncatedForeignOrWrongVersion) {
+  ArchiveWriter w("MAGIC___", 3);
+  for (int i = 0; i < 100; ++i) w.u64(i);
+  const std::string data = w.finish();
+  EXPECT_THROW(ArchiveReader(data.substr(0, data.size() - 10), "MAGIC___", 3, "t"), Error);
+  EXPECT_THROW(ArchiveReader(data, "OTHER___", 3, "t"), Error);
+  EXPECT_THROW(ArchiveReader(data, "MAGIC___", 4, "t"), Error);
+  std::string flipped = data;
+  flipped[40] ^= 1;
+  EXPECT_THROW(ArchiveReader(flipped, "MAGIC___", 3, "t"), Error);
+  ArchiveReader ok(data, "MAGIC___", 3, "t");
+  float f[2];
+  EXPECT_THROW(ok.floats(f, 2, "x"), Error);  // a u64 0 is read as count 0 != 2
+}
+
+TEST(Files, AtomicWriteLeavesNoTemporary) {
+  const std::string dir = temp_dir();
+  write_file_atomic(dir + "/a.txt", "one");
+  write_file_atomic(dir + "/a.txt", "two");
+  EXPECT_EQ(read_file(dir + "/a.txt"), "two");
+  EXPECT_EQ(system(("test $(ls " + dir + " | wc -l) -eq 1").c_str()), 0);
+  EXPECT_THROW(read_file(dir + "/missing"), Error);
+}
+
+TEST(LineLog, HeaderOnceAndTruncate) {
+  const std::string dir = temp_dir();
+  {
+    LineLog log;
+    log.open(dir + "/p.csv", "a,b");
+    log.append("1,2");
+    const uint64_t keep = log.size();
+    log.append("3,4");
+    log.truncate_to(keep);
+  }
+  LineLog again;
+  again.open(dir + "/p.csv", "a,b");
+  again.append("5,6");
+  again.close();
+  EXPECT_EQ(read_file(dir + "/p.csv"), "a,b\n1,2\n5,6\n");
+}
+
+TEST(Rng, DeterministicStreamsAndRanges) {
+  Rng a(1), b(1), c(2);
+  EXPECT_EQ(a.next_u64(), b.next_u64());
+  EXPECT_NE(a.next_u64(), c.next_u64());
+  EXPECT_NE(Rng::derive(0, 1), Rng::derive(0, 2));
+  double lo = 1, hi = 0;
+  for (int i = 0; i < 10000; ++i) {
+    const double u = a.uniform();
+    lo = std::min(lo, u);
+    hi = std::max(hi, u);
+    EXPECT_LT(a.below(7), 7u);
+  }
+  EXPECT_GE(lo, 0.0);
+  EXPECT_LT(hi, 1.0);
+}
+
+TEST(Format, DoublesRoundTrip) {
+  for (double v : {0.1, 1.0 / 3.0, -152.09912, 1e-300, 12345678.9}) {
+    EXPECT_EQ(std::strtod(format_double(v).c_str(), nullptr), v);
+  }
+  EXPECT_EQ(format_double(0.5), "0.5");
+}
+
+}  // namespace
+}  // namespace ddpg

@@ -1,0 +1,227 @@
+// Trainer and command line end to end on tiny budgets: same seed ⇒ identical eval.csv, exact resume
+// (N steps + resume to M ≡ M straight, also after a kill -9 at a random moment), refused damaged
+// checkpoints, and clear errors for bad input. `Learning*` tests are the seeded learning checks.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "ddpg/config.h"
+#include "ddpg/io.h"
+#include "ddpg/trainer.h"
+
+namespace ddpg {
+namespace {
+
+struct CommandResult {
+  int exit_code;
+  std::string output;
+};
+
+CommandResult run_command(const std::string& args) {
+  const std::string cmd = std::string(DDPG_BINARY) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+std::string temp_dir() {
+  char tmpl[] = "/tmp/ddpg_run_XXXXXX";
+  return mkdtemp(tmpl);
+}
+
+const std::vector<std::string> kTinySets = {
+    "agent.hidden=32,32",       "agent.batch_size=32",       "trainer.learning_starts=200",
+    "trainer.eval_every=250",   "trainer.eval_episodes=2",   "trainer.checkpoint_every=300",
+    "trainer.threads=1",        "agent.buffer_size=5000"};
+
+std::string tiny_set_args() {
+  std::string s;
+  for (const auto& x : kTinySets) s += " --set " + x;
+  return s;
+}
+
+Config tiny_config(int64_t steps, uint64_t seed = 0) {
+  ConfigSources src;
+  src.env_id = "Pendulum-v1";
+  src.sets = kTinySets;
+  src.total_steps = steps;
+  src.seed = seed;
+  return resolve_config(src);
+}
+
+TrainOptions silent() {
+  TrainOptions o;
+  o.quiet = true;
+  o.show_progress = false;
+  return o;
+}
+
+TEST(Smoke, SameSeedGivesIdenticalEvalCsv) {
+  const std::string a = temp_dir() + "/run", b = temp_dir() + "/run", c = temp_dir() + "/run";
+  train_new(tiny_config(1000), a, silent());
+  train_new(tiny_config(1000), b, silent());
+  train_new(tiny_config(1000, 1), c, silent());
+  const std::string ea = read_file(a + "/eval.csv");
+  EXPECT_EQ(ea, read_file(b + "/eval.csv"));
+  EXPECT_NE(ea, read_file(c + "/eval.csv"));
+  EXPECT_EQ(std::count(ea.begin(), ea.end(), '\n'), 5);  // header + evals at 250, 500, 750, 1000
+  EXPECT_EQ(read_file(a + "/policy_final.bin"), read_file(b + "/policy_final.bin"));
+}
+
+TEST(Smoke, ResumeEqualsUninterruptedRun) {
+  const std::string straight = temp_dir() + "/run", split = temp_dir() + "/run";
+  train_new(tiny_config(1000), straight, silent());
+  train_new(tiny_config(610), split, silent());  // ends between checkpoints, mid-episode
+  train_resume(split, 1000, silent());
+  EXPECT_EQ(read_file(straight + "/eval.csv"), read_file(split + "/eval.csv"));
+  EXPECT_EQ(read_file(straight + "/policy_final.bin"), read_file(split + "/policy_final.bin"));
+  // progress.csv agrees on everything but the timing columns
+  auto strip = [](const std::string& csv) {
+    std::string out, line;
+    std::stringstream ss(csv);
+    while (std::getline(ss, line)) {
+      size_t pos = 0;
+      for (int i = 0; i < 8; ++i) pos = line.find(',', pos) + 1;
+      out += line.substr(0, pos) + "\n";
+    }
+    return out;
+  };
+  EXPECT_EQ(strip(read_file(straight + "/progress.csv")), strip(read_file(split + "/progress.csv")));
+}
+
+TEST(Smoke, ResumeAfterKillAtAnyMoment) {
+  const std::string straight = temp_dir() + "/run", killed = temp_dir() + "/run";
+  const std::string common = " --env Pendulum-v1 --steps 3000 -q" + tiny_set_args();
+  ASSERT_EQ(run_command("train --out " + straight + common).exit_code, 0);
+  // Start a run, kill -9 it soon after its first checkpoint, resume it.
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c",
+          (std::string(DDPG_BINARY) + " train --out " + killed + common + " >/dev/null 2>&1")
+              .c_str(),
+          nullptr);
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!file_exists(killed + "/checkpoints/last.ckpt") &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  kill(0 - pid, SIGKILL);  // the shell's group may not exist; kill the shell and its child below
+  system(("pkill -9 -f 'out " + killed + " '").c_str());
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  const CommandResult r = run_command("train --resume " + killed + " -q");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(read_file(straight + "/eval.csv"), read_file(killed + "/eval.csv"));
+  EXPECT_EQ(read_file(straight + "/policy_final.bin"), read_file(killed + "/policy_final.bin"));
+}
+
+TEST(Smoke, DamagedCheckpointIsRefusedAndKept) {
+  const std::string dir = temp_dir() + "/run";
+  train_new(tiny_config(400), dir, silent());
+  const std::string ckpt = dir + "/checkpoints/last.ckpt";
+  const std::string data = read_file(ckpt);
+  write_file_atomic(ckpt, data.substr(0, data.size() / 2));
+  const CommandResult r = run_command("train --resume " + dir + " --steps 800 -q");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("damaged or truncated"), std::string::npos) << r.output;
+  EXPECT_EQ(read_file(ckpt).size(), data.size() / 2);  // nothing was overwritten
+}
+
+TEST(Smoke, ResumeRefusesARunAlreadyDone) {
+  const std::string dir = temp_dir() + "/run";
+  train_new(tiny_config(300), dir, silent());
+  const CommandResult r = run_command("train --resume " + dir + " -q");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("already at step 300"), std::string::npos) << r.output;
+}
+
+TEST(Smoke, BadInputGivesClearErrors) {
+  CommandResult r = run_command("train --env Pendulum-v2 -q --out " + temp_dir() + "/x");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("unknown env id 'Pendulum-v2'"), std::string::npos) << r.output;
+  r = run_command("train --set agent.gamma=1.5 --set noise.type=foo -q --out " + temp_dir() + "/x");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("agent.gamma = 1.5 is out of range"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("noise.type = 'foo'"), std::string::npos) << r.output;
+  const std::string cfg = temp_dir() + "/bad.yaml";
+  write_file_atomic(cfg, "agent: {gamma: 0.9\n");
+  r = run_command("train --config " + cfg + " -q --out " + temp_dir() + "/x");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("malformed YAML"), std::string::npos) << r.output;
+  r = run_command("eval " + temp_dir());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("is not a run folder"), std::string::npos) << r.output;
+}
+
+TEST(Smoke, EnvsJsonAndEvalCommand) {
+  CommandResult r = run_command("envs --json");
+  ASSERT_EQ(r.exit_code, 0);
+  const auto envs = nlohmann::json::parse(r.output);
+  bool found = false;
+  for (const auto& e : envs) {
+    if (e["id"] == "Pendulum-v1") {
+      found = true;
+      EXPECT_EQ(e["obs_dim"], 3);
+      EXPECT_EQ(e["act_dim"], 1);
+      EXPECT_EQ(e["act_low"][0], -2.0);
+      EXPECT_EQ(e["max_episode_steps"], 200);
+    }
+  }
+  EXPECT_TRUE(found);
+  const std::string dir = temp_dir() + "/run";
+  ASSERT_EQ(run_command("train -q --env Pendulum-v1 --steps 300 --out " + dir + tiny_set_args())
+                .exit_code,
+            0);
+  r = run_command("eval " + dir + " --episodes 2");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("mean_return="), std::string::npos) << r.output;
+  for (const char* f : {"config.yaml", "meta.json", "progress.csv", "eval.csv",
+                        "policy_final.bin", "policy_best.bin", "checkpoints/last.ckpt"}) {
+    EXPECT_TRUE(file_exists(dir + "/" + f)) << f;
+  }
+}
+
+TEST(Smoke, BenchUpdatePrintsFigures) {
+  const CommandResult r =
+      run_command("bench update --hidden 64,64 --batch 64 --threads 1 --seconds 0.2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* k : {"update_ms=", "gemm_floor_ms=", "ratio="}) {
+    EXPECT_NE(r.output.find(k), std::string::npos) << r.output;
+  }
+}
+
+// The learning check: `ddpg train --env Pendulum-v1 --preset zoo --steps 20000` reaches a
+// final mean evaluation return >= -200 averaged over seeds 0, 1, 2, each seed >= -300.
+TEST(Learning, PendulumZooReachesMinus200) {
+  double sum = 0;
+  for (uint64_t seed : {0, 1, 2}) {
+    ConfigSources src;
+    src.preset = "zoo";
+    src.env_id = "Pendulum-v1";
+    src.seed = seed;
+    src.total_steps = 20000;
+    const std::string dir = temp_dir() + "/run";
+    const TrainSummary s = train_new(resolve_config(src), dir, silent());
+    std::printf("seed %lu: final eval %.1f (%.0f s)\n", static_cast<unsigned long>(seed),
+                s.final_eval_mean, s.seconds);
+    EXPECT_GE(s.final_eval_mean, -300.0) << "seed " << seed;
+    sum += s.final_eval_mean;
+  }
+  EXPECT_GE(sum / 3, -200.0);
+}
+
+}  // namespace
+}  // namespace ddpg
