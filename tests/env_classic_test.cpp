@@ -85,7 +85,7 @@ TEST(MountainCarContinuous, OneStepMatchesReferenceEquations) {
   env.set_state(-0.5, 0.01);
   const double a = 1.7;  // clipped to 1 for the force, not for the cost
   const StepResult r = env.step({a});
-  double v = 0.01 + 1.0 * 0.0015 - 0.0025 * std::cos(3 * -0.5);
+  double v = 0.01 + (1.0 * 0.0015 - 0.0025 * std::cos(3 * -0.5));  // Python's `v += f*p - c`
   double x = -0.5 + v;
   EXPECT_DOUBLE_EQ(env.velocity(), static_cast<float>(v));
   EXPECT_DOUBLE_EQ(env.position(), static_cast<float>(x));

@@ -26,8 +26,8 @@ void MountainCarContinuous::set_state(double x, double v) {
 }
 
 void MountainCarContinuous::write_obs() {
-  obs_[0] = static_cast<float>(x_);
-  obs_[1] = static_cast<float>(v_);
+  obs_[0] = round_to_float32(x_);
+  obs_[1] = round_to_float32(v_);
 }
 
 void MountainCarContinuous::do_reset() {
@@ -53,8 +53,8 @@ StepResult MountainCarContinuous::do_step(const std::vector<double>& action) {
   r.reward = goal + ctrl;
   terms_ = {{"reward_goal", goal}, {"reward_ctrl", ctrl}};
   // Gymnasium stores the state as float32 after each step.
-  x_ = static_cast<float>(x);
-  v_ = static_cast<float>(v);
+  x_ = round_to_float32(x);
+  v_ = round_to_float32(v);
   write_obs();
   return r;
 }

@@ -38,9 +38,9 @@ void Pendulum::set_state(double th, double thdot) {
 
 void Pendulum::write_obs() {
   // float32 observation, as Gymnasium returns it.
-  obs_[0] = static_cast<float>(std::cos(th_));
-  obs_[1] = static_cast<float>(std::sin(th_));
-  obs_[2] = static_cast<float>(thdot_);
+  obs_[0] = round_to_float32(std::cos(th_));
+  obs_[1] = round_to_float32(std::sin(th_));
+  obs_[2] = round_to_float32(thdot_);
 }
 
 void Pendulum::do_reset() {

@@ -107,6 +107,14 @@ class Env {
   int elapsed_ = 0;
 };
 
+// x rounded to the nearest float32, as NumPy's float32 arrays store it. Written through a volatile:
+// GCC 12 at -O2 folded a plain double→float→double round trip away in MountainCarContinuous::do_step
+// (the stored state kept its float64 value; seen with Debian's g++ 12.2).
+inline double round_to_float32(double x) {
+  volatile float f = static_cast<float>(x);
+  return f;
+}
+
 // Maps an agent action in [-1, 1] to the env's bounds, per dimension: low + (a + 1)/2 (high - low).
 void rescale_action(const float* action, const EnvSpec& spec, std::vector<double>& env_action);
 
