@@ -32,6 +32,25 @@ void print_summary(const TrainSummary& s, const std::string& env_id) {
   std::printf("run folder: %s\n", s.run_dir.c_str());
 }
 
+// Without --preset, an env with a zoo preset gets it (so plain `ddpg train` is the zoo's
+// Pendulum-v1); `--preset none` asks for the library defaults.
+ConfigSources with_default_preset(ConfigSources src) {
+  if (src.preset == "none") {
+    src.preset.clear();
+  } else if (src.preset.empty()) {
+    ConfigSources probe = src;
+    probe.preset.clear();
+    const std::string env_id = resolve_config(probe).env.id;
+    try {
+      preset_text("zoo", env_id);
+      src.preset = "zoo";
+    } catch (const Error&) {
+      // no zoo preset for this env: library defaults
+    }
+  }
+  return src;
+}
+
 }  // namespace
 
 int cmd_train(const TrainArgs& args) {
@@ -43,11 +62,7 @@ int cmd_train(const TrainArgs& args) {
     print_summary(s, load_run_config(args.resume).env.id);
     return 0;
   }
-  ConfigSources src = args.sources;
-  // `ddpg train` with nothing else: Pendulum-v1 with its zoo preset.
-  if (src.preset.empty() && src.files.empty() && src.sets.empty() && src.env_id.empty()) {
-    src.preset = "zoo";
-  }
+  const ConfigSources src = with_default_preset(args.sources);
   const Config cfg = resolve_config(src);
   const std::string dir = args.out.empty() ? default_run_dir(cfg, src.preset) : args.out;
   if (!args.quiet) std::fprintf(stderr, "training %s into %s\n", cfg.env.id.c_str(), dir.c_str());
@@ -98,7 +113,9 @@ int cmd_eval(const EvalArgs& args) {
 
 int cmd_envs(bool json) {
   nlohmann::json all = nlohmann::json::array();
-  if (!json) std::printf("%-34s %5s %5s  %-28s %6s  %s\n", "id", "obs", "act", "action bounds", "steps", "family");
+  if (!json)
+    std::printf("%-34s %5s %5s  %-28s %6s  %s\n", "id", "obs", "act", "action bounds", "steps",
+                "family");
   for (const auto& info : env_registry()) {
     auto env = make_env(info.id);
     const EnvSpec& s = env->spec();
@@ -133,7 +150,7 @@ int cmd_bench_update(const UpdateBenchOptions& opts) {
 }
 
 int cmd_config(const ConfigSources& sources) {
-  std::fputs(to_yaml(resolve_config(sources)).c_str(), stdout);
+  std::fputs(to_yaml(resolve_config(with_default_preset(sources))).c_str(), stdout);
   return 0;
 }
 

@@ -10,13 +10,15 @@ namespace {
 
 void add_config_options(CLI::App* cmd, ddpg::ConfigSources& src) {
   cmd->add_option("--env", src.env_id, "env id (see 'ddpg envs'); default Pendulum-v1");
-  cmd->add_option("--preset", src.preset, "preset: zoo, paper, ourddpg (configs/presets)");
+  cmd->add_option("--preset", src.preset,
+                  "preset: zoo (default where the env has one), paper, ourddpg, none");
   cmd->add_option("--config", src.files, "YAML file(s) of config deltas, applied in order");
   cmd->add_option("--set", src.sets, "override one key: section.key=value (repeatable)");
-  cmd->add_option_function<uint64_t>("--seed", [&src](const uint64_t& s) { src.seed = s; },
-                                     "run seed (trainer.seed)");
-  cmd->add_option_function<int64_t>("--steps", [&src](const int64_t& n) { src.total_steps = n; },
-                                    "total env steps (trainer.total_steps)");
+  cmd->add_option_function<uint64_t>(
+      "--seed", [&src](const uint64_t& s) { src.seed = s; }, "run seed (trainer.seed)");
+  cmd->add_option_function<int64_t>(
+      "--steps", [&src](const int64_t& n) { src.total_steps = n; },
+      "total env steps (trainer.total_steps)");
 }
 
 }  // namespace
@@ -38,8 +40,9 @@ int main(int argc, char** argv) {
   e->add_option("run_dir", eval.run_dir, "run folder")->required();
   e->add_option("--episodes", eval.episodes, "episodes")->check(CLI::PositiveNumber);
   e->add_option("--which", eval.which, "final or best");
-  e->add_option_function<uint64_t>("--seed", [&eval](const uint64_t& s) { eval.seed = s; },
-                                    "seed of the first evaluation episode");
+  e->add_option_function<uint64_t>(
+      "--seed", [&eval](const uint64_t& s) { eval.seed = s; },
+      "seed of the first evaluation episode");
 
   bool envs_json = false;
   auto* envs = app.add_subcommand("envs", "list env ids with their sizes and bounds");

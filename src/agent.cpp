@@ -19,7 +19,11 @@ void clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm) {
 Adam::Adam(std::vector<torch::Tensor> params, double lr, double weight_decay, double beta1,
            double beta2, double eps)
     : params_(std::move(params)),
-      lr_(lr), weight_decay_(weight_decay), beta1_(beta1), beta2_(beta2), eps_(eps) {
+      lr_(lr),
+      weight_decay_(weight_decay),
+      beta1_(beta1),
+      beta2_(beta2),
+      eps_(eps) {
   for (const auto& p : params_) {
     m_.push_back(torch::zeros_like(p));
     v_.push_back(torch::zeros_like(p));
@@ -108,7 +112,7 @@ torch::Tensor Agent::act_batch(const torch::Tensor& obs) {
 
 torch::Tensor Agent::bellman_target(const Batch& b) {
   torch::NoGradGuard no_grad;
-  const torch::Tensor next_action = actor_target_->forward(b.next_obs);       // (B, act_dim)
+  const torch::Tensor next_action = actor_target_->forward(b.next_obs);           // (B, act_dim)
   const torch::Tensor q_next = critic_target_->forward(b.next_obs, next_action);  // (B, 1)
   // y = r + γ (1 − terminated) Q'(s', π'(s'))
   return b.reward + cfg_.gamma * (1.0 - b.terminated) * q_next;
@@ -144,9 +148,8 @@ UpdateStats Agent::update(const Batch& b) {
   stats.actor_loss = actor_loss.item<double>();
   stats.mean_q = q.mean().item<double>();
   if (!std::isfinite(stats.critic_loss) || !std::isfinite(stats.actor_loss)) {
-    throw Error("the loss became non-finite at update " + std::to_string(updates_) +
-                " (critic " + std::to_string(stats.critic_loss) + ", actor " +
-                std::to_string(stats.actor_loss) +
+    throw Error("the loss became non-finite at update " + std::to_string(updates_) + " (critic " +
+                std::to_string(stats.critic_loss) + ", actor " + std::to_string(stats.actor_loss) +
                 "); lower agent.critic_lr/actor_lr, set agent.grad_clip, or check the env's "
                 "rewards");
   }

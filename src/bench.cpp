@@ -59,7 +59,8 @@ std::vector<Gemm> update_gemms(const UpdateBenchOptions& o) {
     for (auto [i, out] : net) g.push_back({out, B, i});
   };
   auto input_grads = [&](const auto& net, bool first_too) {
-    for (size_t l = first_too ? 0 : 1; l < net.size(); ++l) g.push_back({B, net[l].second, net[l].first});
+    for (size_t l = first_too ? 0 : 1; l < net.size(); ++l)
+      g.push_back({B, net[l].second, net[l].first});
   };
   forward(actor);   // target actor on s'
   forward(critic);  // target critic

@@ -191,9 +191,14 @@ std::vector<FieldRef> config_fields(Config& c) {
       {"agent", "grad_clip", "max gradient norm per network; 0 off", &a.grad_clip, 0, kInf},
       {"agent", "critic_action_layer", "layer where the action joins the critic (0 input)",
        &a.critic_action_layer, 0, 64},
-      {"agent", "final_init", "output layers ~ U(+-final_init); 0 LibTorch default",
-       &a.final_init, 0, 10},
-      {"agent", "layer_norm", "LayerNorm after hidden layers", &a.layer_norm, -kInf, kInf,
+      {"agent", "final_init", "output layers ~ U(+-final_init); 0 LibTorch default", &a.final_init,
+       0, 10},
+      {"agent",
+       "layer_norm",
+       "LayerNorm after hidden layers",
+       &a.layer_norm,
+       -kInf,
+       kInf,
        {"none", "actor", "critic", "both"}},
       {"noise", "type", "exploration noise", &n.type, -kInf, kInf, {"none", "gaussian", "ou"}},
       {"noise", "sigma", "noise std (Gaussian) or OU sigma, action units", &n.sigma, 0, 100},
@@ -229,7 +234,8 @@ void apply_set(Config& c, const std::string& assignment, ConfigErrors& errors) {
   const auto eq = assignment.find('=');
   const auto dot = assignment.find('.');
   if (eq == std::string::npos || dot == std::string::npos || dot > eq) {
-    errors.add("--set '" + assignment + "' must look like section.key=value (e.g. agent.gamma=0.98)");
+    errors.add("--set '" + assignment +
+               "' must look like section.key=value (e.g. agent.gamma=0.98)");
     return;
   }
   const std::string section = trim(assignment.substr(0, dot));
@@ -249,7 +255,8 @@ void apply_yaml(Config& c, const std::string& yaml_text, const std::string& orig
   }
   if (root.IsNull()) return;  // an empty file is a valid empty delta
   if (!root.IsMap()) {
-    errors.add(origin + ": a config file must be a mapping of sections (agent, noise, trainer, env)");
+    errors.add(origin +
+               ": a config file must be a mapping of sections (agent, noise, trainer, env)");
     return;
   }
   apply_section_map(c, root, origin, errors);
@@ -274,8 +281,8 @@ void validate(const Config& cfg, ConfigErrors& errors) {
           if constexpr (std::is_same_v<T, std::string>) {
             if (!f.choices.empty() &&
                 std::find(f.choices.begin(), f.choices.end(), *p) == f.choices.end()) {
-              errors.add(f.name() + " = '" + *p + "' is not allowed (choose one of: " +
-                         join(f.choices, ", ") + ")");
+              errors.add(f.name() + " = '" + *p +
+                         "' is not allowed (choose one of: " + join(f.choices, ", ") + ")");
             }
           } else if constexpr (std::is_same_v<T, std::vector<int>>) {
             if (p->empty()) errors.add(f.name() + " must list at least one layer size");

@@ -25,11 +25,12 @@ MlpActorImpl::MlpActorImpl(int obs_dim, int act_dim, const AgentConfig& cfg)
   const bool ln = cfg.layer_norm == "actor" || cfg.layer_norm == "both";
   int in = obs_dim;
   for (size_t i = 0; i < cfg.hidden.size(); ++i) {
-    layers_.push_back(register_module("fc" + std::to_string(i), torch::nn::Linear(in, cfg.hidden[i])));
+    layers_.push_back(
+        register_module("fc" + std::to_string(i), torch::nn::Linear(in, cfg.hidden[i])));
     if (ln) {
-      norms_.push_back(register_module(
-          "ln" + std::to_string(i),
-          torch::nn::LayerNorm(torch::nn::LayerNormOptions({cfg.hidden[i]}))));
+      norms_.push_back(
+          register_module("ln" + std::to_string(i),
+                          torch::nn::LayerNorm(torch::nn::LayerNormOptions({cfg.hidden[i]}))));
     }
     in = cfg.hidden[i];
   }
@@ -53,11 +54,12 @@ MlpCriticImpl::MlpCriticImpl(int obs_dim, int act_dim, const AgentConfig& cfg)
   int in = obs_dim;
   for (size_t i = 0; i < cfg.hidden.size(); ++i) {
     if (static_cast<int>(i) == action_layer_) in += act_dim;
-    layers_.push_back(register_module("fc" + std::to_string(i), torch::nn::Linear(in, cfg.hidden[i])));
+    layers_.push_back(
+        register_module("fc" + std::to_string(i), torch::nn::Linear(in, cfg.hidden[i])));
     if (ln) {
-      norms_.push_back(register_module(
-          "ln" + std::to_string(i),
-          torch::nn::LayerNorm(torch::nn::LayerNormOptions({cfg.hidden[i]}))));
+      norms_.push_back(
+          register_module("ln" + std::to_string(i),
+                          torch::nn::LayerNorm(torch::nn::LayerNormOptions({cfg.hidden[i]}))));
     }
     in = cfg.hidden[i];
   }

@@ -23,10 +23,9 @@ void GaussianNoise::add_to(float* action) {
   for (int i = 0; i < act_dim_; ++i) action[i] += static_cast<float>(sigma_ * rng_.normal());
 }
 
-OrnsteinUhlenbeckNoise::OrnsteinUhlenbeckNoise(int act_dim, double theta, double sigma,
-                                               double dt, double mu, uint64_t seed)
-    : ActionNoise(act_dim, seed), theta_(theta), sigma_(sigma), dt_(dt), mu_(mu),
-      x_(act_dim, mu) {}
+OrnsteinUhlenbeckNoise::OrnsteinUhlenbeckNoise(int act_dim, double theta, double sigma, double dt,
+                                               double mu, uint64_t seed)
+    : ActionNoise(act_dim, seed), theta_(theta), sigma_(sigma), dt_(dt), mu_(mu), x_(act_dim, mu) {}
 
 void OrnsteinUhlenbeckNoise::reset() { std::fill(x_.begin(), x_.end(), mu_); }
 

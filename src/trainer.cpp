@@ -24,7 +24,14 @@ const char* kCheckpointMagic = "DDPGCKPT";
 const uint32_t kCheckpointVersion = 1;
 
 // Independent random streams of one run, derived from its seed.
-enum Stream : uint64_t { kEnvStream, kActionStream, kReplayStream, kNoiseStream, kEvalStream, kTorchStream };
+enum Stream : uint64_t {
+  kEnvStream,
+  kActionStream,
+  kReplayStream,
+  kNoiseStream,
+  kEvalStream,
+  kTorchStream
+};
 
 const char* kProgressHeader =
     "step,episode,return,length,critic_loss,actor_loss,mean_q,updates,steps_per_s,time_s";
@@ -46,9 +53,11 @@ std::string format_duration(double s) {
   char buf[32];
   const int64_t t = static_cast<int64_t>(s + 0.5);
   if (t >= 3600) {
-    std::snprintf(buf, sizeof buf, "%ldh%02ldm", static_cast<long>(t / 3600), static_cast<long>(t % 3600 / 60));
+    std::snprintf(buf, sizeof buf, "%ldh%02ldm", static_cast<long>(t / 3600),
+                  static_cast<long>(t % 3600 / 60));
   } else if (t >= 60) {
-    std::snprintf(buf, sizeof buf, "%ldm%02lds", static_cast<long>(t / 60), static_cast<long>(t % 60));
+    std::snprintf(buf, sizeof buf, "%ldm%02lds", static_cast<long>(t / 60),
+                  static_cast<long>(t % 60));
   } else {
     std::snprintf(buf, sizeof buf, "%lds", static_cast<long>(t));
   }
@@ -245,7 +254,11 @@ class Loop {
   void end_episode() {
     ++episode_;
     const double secs = seconds_since_start();
-    const double rate = secs > 0 ? (step_ - start_step_) / secs : 0.0;
+    // steps/s over this episode (or the part of it run in this process)
+    const double episode_secs = secs - episode_start_secs_;
+    const int64_t episode_steps = std::min(episode_length_, step_ - start_step_);
+    const double rate = episode_secs > 0 ? episode_steps / episode_secs : 0.0;
+    episode_start_secs_ = secs;
     progress_.append(std::to_string(step_) + "," + std::to_string(episode_) + "," +
                      format_double(episode_return_) + "," + std::to_string(episode_length_) + "," +
                      format_double(last_stats_.critic_loss) + "," +
@@ -267,8 +280,9 @@ class Loop {
     last_eval_mean_ = r.mean_return;
     last_eval_std_ = r.std_return;
     eval_log_.append(std::to_string(step_) + "," + format_double(r.mean_return) + "," +
-                     format_double(r.std_return) + "," + std::to_string(cfg_.trainer.eval_episodes) +
-                     "," + format_double(r.mean_length));
+                     format_double(r.std_return) + "," +
+                     std::to_string(cfg_.trainer.eval_episodes) + "," +
+                     format_double(r.mean_length));
     // An off-schedule final evaluation does not count for "best": a resumed run drops its row.
     const bool on_schedule = cfg_.trainer.eval_every > 0 && step_ % cfg_.trainer.eval_every == 0;
     if (on_schedule && (!have_best_ || r.mean_return > best_eval_)) {
@@ -289,8 +303,8 @@ class Loop {
     const double eta = rate > 0 ? (cfg_.trainer.total_steps - step_) / rate : NAN;
     const double pct = 100.0 * step_ / cfg_.trainer.total_steps;
     std::string line = "\r[" + cfg_.env.id + "] step " + std::to_string(step_) + "/" +
-                       std::to_string(cfg_.trainer.total_steps) + " (" + fmt("%.0f", pct) +
-                       "%)  " + fmt("%.0f", rate) + " steps/s  ETA " + format_duration(eta);
+                       std::to_string(cfg_.trainer.total_steps) + " (" + fmt("%.0f", pct) + "%)  " +
+                       fmt("%.0f", rate) + " steps/s  ETA " + format_duration(eta);
     if (episode_ > 0) line += "  last episode " + fmt("%.1f", last_episode_return_);
     if (last_eval_step_ >= 0) {
       line += "  eval " + fmt("%.1f", last_eval_mean_) + " @" + std::to_string(last_eval_step_);
@@ -324,6 +338,7 @@ class Loop {
   double last_eval_mean_ = 0, last_eval_std_ = 0;
   double elapsed_before_ = 0;
   Clock::time_point start_time_;
+  double episode_start_secs_ = 0;
   int64_t start_step_ = 0;
 
  public:
@@ -344,7 +359,8 @@ void write_meta(const Config& cfg, const std::string& dir) {
 Config load_run_config(const std::string& run_dir) {
   const std::string path = run_dir + "/config.yaml";
   if (!file_exists(path)) {
-    throw Error("'" + run_dir + "' is not a run folder (no config.yaml); start a run with "
+    throw Error("'" + run_dir +
+                "' is not a run folder (no config.yaml); start a run with "
                 "'ddpg train --out DIR'");
   }
   Config c;

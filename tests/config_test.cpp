@@ -27,8 +27,8 @@ TEST(Config, DefaultsValidate) {
 TEST(Config, YamlDeltaAndSetApplyInOrder) {
   Config c;
   ConfigErrors errors;
-  apply_yaml(c, "agent:\n  gamma: 0.9\n  hidden: [64, 32]\nnoise: {type: ou, sigma: 0.3}\n",
-             "test", errors);
+  apply_yaml(c, "agent:\n  gamma: 0.9\n  hidden: [64, 32]\nnoise: {type: ou, sigma: 0.3}\n", "test",
+             errors);
   apply_set(c, "agent.gamma=0.95", errors);
   apply_set(c, "trainer.learning_starts=1e3", errors);
   apply_set(c, "env.g=9.81", errors);
@@ -43,8 +43,8 @@ TEST(Config, YamlDeltaAndSetApplyInOrder) {
 
 TEST(Config, ReportsEveryProblemAtOnce) {
   ConfigSources src;
-  src.sets = {"agent.gamma=1.5", "agent.gama=0.9", "noise.type=pink", "trainer.eval_every=abc",
-              "agent.hidden=0,64", "env.bogus=1"};
+  src.sets = {"agent.gamma=1.5",        "agent.gama=0.9",    "noise.type=pink",
+              "trainer.eval_every=abc", "agent.hidden=0,64", "env.bogus=1"};
   const std::string msg = error_of([&] { resolve_config(src); });
   EXPECT_NE(msg.find("agent.gamma = 1.5 is out of range (allowed [0, 1])"), std::string::npos)
       << msg;

@@ -39,7 +39,7 @@ TEST(Pendulum, ClipsTorqueSpeedAndNormalisesAngle) {
   EnvOptions opts;
   Pendulum env(opts);
   env.reset(0);
-  env.set_state(7.0, 7.9);  // angle beyond pi: the cost uses angle_normalize
+  env.set_state(7.0, 7.9);               // angle beyond pi: the cost uses angle_normalize
   const StepResult r = env.step({5.0});  // clipped to 2 in dynamics and cost
   const double a = 7.0 - 2 * M_PI;
   EXPECT_DOUBLE_EQ(r.reward, -(a * a + 0.1 * 7.9 * 7.9 + 0.001 * 4.0));

@@ -1,6 +1,8 @@
 // Trainer and command line end to end on tiny budgets: same seed ⇒ identical eval.csv, exact resume
 // (N steps + resume to M ≡ M straight, also after a kill -9 at a random moment), refused damaged
 // checkpoints, and clear errors for bad input. `Learning*` tests are the seeded learning checks.
+#include "ddpg/trainer.h"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -13,7 +15,6 @@
 
 #include "ddpg/config.h"
 #include "ddpg/io.h"
-#include "ddpg/trainer.h"
 
 namespace ddpg {
 namespace {
@@ -40,9 +41,9 @@ std::string temp_dir() {
 }
 
 const std::vector<std::string> kTinySets = {
-    "agent.hidden=32,32",       "agent.batch_size=32",       "trainer.learning_starts=200",
-    "trainer.eval_every=250",   "trainer.eval_episodes=2",   "trainer.checkpoint_every=300",
-    "trainer.threads=1",        "agent.buffer_size=5000"};
+    "agent.hidden=32,32",     "agent.batch_size=32",     "trainer.learning_starts=200",
+    "trainer.eval_every=250", "trainer.eval_episodes=2", "trainer.checkpoint_every=300",
+    "trainer.threads=1",      "agent.buffer_size=5000"};
 
 std::string tiny_set_args() {
   std::string s;
@@ -96,32 +97,42 @@ TEST(Smoke, ResumeEqualsUninterruptedRun) {
     }
     return out;
   };
-  EXPECT_EQ(strip(read_file(straight + "/progress.csv")), strip(read_file(split + "/progress.csv")));
+  EXPECT_EQ(strip(read_file(straight + "/progress.csv")),
+            strip(read_file(split + "/progress.csv")));
 }
 
 TEST(Smoke, ResumeAfterKillAtAnyMoment) {
   const std::string straight = temp_dir() + "/run", killed = temp_dir() + "/run";
-  const std::string common = " --env Pendulum-v1 --steps 3000 -q" + tiny_set_args();
-  ASSERT_EQ(run_command("train --out " + straight + common).exit_code, 0);
-  // Start a run, kill -9 it soon after its first checkpoint, resume it.
+  std::vector<std::string> args = {"train", "--env", "Pendulum-v1", "--steps", "6000", "-q"};
+  for (const auto& s : kTinySets) {
+    args.push_back("--set");
+    args.push_back(s);
+  }
+  std::string common;
+  for (const auto& a : args) common += " " + a;
+  ASSERT_EQ(run_command(common + " --out " + straight).exit_code, 0);
+  // Start the same run, kill -9 it shortly after its first checkpoint, then resume it.
+  args.push_back("--out");
+  args.push_back(killed);
   const pid_t pid = fork();
   if (pid == 0) {
-    execl("/bin/sh", "sh", "-c",
-          (std::string(DDPG_BINARY) + " train --out " + killed + common + " >/dev/null 2>&1")
-              .c_str(),
-          nullptr);
+    std::vector<char*> argv = {const_cast<char*>(DDPG_BINARY)};
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    freopen("/dev/null", "w", stdout);
+    freopen("/dev/null", "w", stderr);
+    execv(DDPG_BINARY, argv.data());
     _exit(127);
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (!file_exists(killed + "/checkpoints/last.ckpt") &&
          std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(150));
-  kill(0 - pid, SIGKILL);  // the shell's group may not exist; kill the shell and its child below
-  system(("pkill -9 -f 'out " + killed + " '").c_str());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   kill(pid, SIGKILL);
   waitpid(pid, nullptr, 0);
+  ASSERT_FALSE(file_exists(killed + "/policy_final.bin")) << "the run ended before the kill";
   const CommandResult r = run_command("train --resume " + killed + " -q");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(read_file(straight + "/eval.csv"), read_file(killed + "/eval.csv"));
@@ -188,8 +199,8 @@ TEST(Smoke, EnvsJsonAndEvalCommand) {
   r = run_command("eval " + dir + " --episodes 2");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("mean_return="), std::string::npos) << r.output;
-  for (const char* f : {"config.yaml", "meta.json", "progress.csv", "eval.csv",
-                        "policy_final.bin", "policy_best.bin", "checkpoints/last.ckpt"}) {
+  for (const char* f : {"config.yaml", "meta.json", "progress.csv", "eval.csv", "policy_final.bin",
+                        "policy_best.bin", "checkpoints/last.ckpt"}) {
     EXPECT_TRUE(file_exists(dir + "/" + f)) << f;
   }
 }

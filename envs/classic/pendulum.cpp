@@ -57,9 +57,9 @@ StepResult Pendulum::do_step(const std::vector<double>& action) {
   const double velocity_cost = 0.1 * thdot_ * thdot_;
   const double torque_cost = 0.001 * u * u;
   // semi-implicit Euler
-  double new_thdot = thdot_ + (3.0 * g_ / (2.0 * kLength) * std::sin(th_) +
-                               3.0 / (kMass * kLength * kLength) * u) *
-                                  kDt;
+  double new_thdot =
+      thdot_ +
+      (3.0 * g_ / (2.0 * kLength) * std::sin(th_) + 3.0 / (kMass * kLength * kLength) * u) * kDt;
   new_thdot = std::clamp(new_thdot, -kMaxSpeed, kMaxSpeed);
   th_ = th_ + new_thdot * kDt;
   thdot_ = new_thdot;

@@ -2,8 +2,8 @@
 //
 // The agent owns no environment and logs nothing: `act` maps one observation to the deterministic
 // action π(s) in [-1, 1]; `update` performs one gradient step on a replay batch and returns its
-// statistics. Everything it holds (networks, targets, optimiser moments, step counters) is saved and
-// restored whole, so that a resumed run continues bit for bit.
+// statistics. Everything it holds (networks, targets, optimiser moments, step counters) is saved
+// and restored whole, so that a resumed run continues bit for bit.
 //
 // update(), with y the Bellman target (terminated, never truncated, stops the bootstrap):
 //   y      = r + γ (1 − terminated) Q'(s', π'(s'))          no gradient
@@ -26,8 +26,8 @@ namespace ddpg {
 // its moments exposed for saving.
 class Adam {
  public:
-  Adam(std::vector<torch::Tensor> params, double lr, double weight_decay = 0.0,
-       double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8);
+  Adam(std::vector<torch::Tensor> params, double lr, double weight_decay = 0.0, double beta1 = 0.9,
+       double beta2 = 0.999, double eps = 1e-8);
   void zero_grad();
   void step();
   int64_t steps() const { return t_; }

@@ -1,7 +1,7 @@
 // Benchmarks behind `ddpg bench ...`: each returns named figures, printed as name=value lines.
 //
-// bench update: the time of one DDPG update (agent.update on a full batch) beside the summed time of
-// the matrix multiplies that update cannot avoid, for the same shapes, measured in the same run
+// bench update: the time of one DDPG update (agent.update on a full batch) beside the summed time
+// of the matrix multiplies that update cannot avoid, for the same shapes, measured in the same run
 // with the same thread count ("gemm floor"). ratio = update_ms / gemm_floor_ms.
 #pragma once
 

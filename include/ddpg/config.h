@@ -3,57 +3,58 @@
 // A run's config is resolved in layers: these defaults, then a preset (`configs/presets/NAME.yaml`,
 // or `configs/zoo/ENV.yaml` for `--preset zoo`), then the user's YAML files (deltas only), then
 // `--set section.key=value` overrides. Every field is reachable by `section.key`; `env.KEY` other
-// than `env.id` are the env's own Gymnasium-style options. `validate` reports every problem at once,
-// naming the key and the allowed values. A run writes its fully resolved config (`to_yaml`) into its
-// folder; reading that file back gives the same config.
+// than `env.id` are the env's own Gymnasium-style options. `validate` reports every problem at
+// once, naming the key and the allowed values. A run writes its fully resolved config (`to_yaml`)
+// into its folder; reading that file back gives the same config.
 //
-// Where a default differs from the DDPG paper (Lillicrap et al. 2015), the field's comment gives the
-// paper's value; the `paper` preset sets them all.
+// Where a default differs from the DDPG paper (Lillicrap et al. 2015), the field's comment gives
+// the paper's value; the `paper` preset sets them all.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
 namespace ddpg {
 
 struct AgentConfig {
-  std::vector<int> hidden{400, 300};   // hidden layer sizes of actor and critic (paper 400-300)
-  std::string activation = "relu";     // hidden activation: relu, tanh, elu, leaky_relu
-  double gamma = 0.99;                 // discount factor γ
-  double tau = 0.005;                  // Polyak rate: target ← τ·online + (1−τ)·target (paper 0.001)
-  int batch_size = 256;                // transitions per update (paper 64)
-  int64_t buffer_size = 1000000;       // replay capacity, oldest overwritten first
-  double actor_lr = 1e-3;              // Adam step size of the actor (paper 1e-4)
-  double critic_lr = 1e-3;             // Adam step size of the critic (paper 1e-3)
-  double critic_weight_decay = 0.0;    // L2 on critic weights inside Adam (paper 1e-2)
-  double grad_clip = 0.0;              // max gradient norm per network per update; 0: off
-  int critic_action_layer = 0;         // hidden layer where the action joins: 0 input, 1 second (paper)
-  double final_init = 0.0;             // output layers ~ U(±final_init); 0: LibTorch's (paper 3e-3)
-  std::string layer_norm = "none";     // LayerNorm after each hidden layer: none, actor, critic, both
+  std::vector<int> hidden{400, 300};  // hidden layer sizes of actor and critic (paper 400-300)
+  std::string activation = "relu";    // hidden activation: relu, tanh, elu, leaky_relu
+  double gamma = 0.99;                // discount factor γ
+  double tau = 0.005;    // Polyak rate: target ← τ·online + (1−τ)·target (paper 0.001)
+  int batch_size = 256;  // transitions per update (paper 64)
+  int64_t buffer_size = 1000000;     // replay capacity, oldest overwritten first
+  double actor_lr = 1e-3;            // Adam step size of the actor (paper 1e-4)
+  double critic_lr = 1e-3;           // Adam step size of the critic (paper 1e-3)
+  double critic_weight_decay = 0.0;  // L2 on critic weights inside Adam (paper 1e-2)
+  double grad_clip = 0.0;            // max gradient norm per network per update; 0: off
+  int critic_action_layer = 0;  // hidden layer where the action joins: 0 input, 1 second (paper)
+  double final_init = 0.0;      // output layers ~ U(±final_init); 0: LibTorch's (paper 3e-3)
+  std::string layer_norm = "none";  // LayerNorm after each hidden layer: none, actor, critic, both
 };
 
 struct NoiseConfig {
   std::string type = "gaussian";  // exploration noise: none, gaussian, ou (paper: ou)
-  double sigma = 0.1;             // std of Gaussian noise / OU σ, in [-1, 1] action units (paper 0.2)
-  double theta = 0.15;            // OU mean reversion θ
-  double dt = 1e-2;               // OU time step: x += θ(μ−x)dt + σ√dt·N (SB3 1e-2; rllab/paper 1)
-  double mu = 0.0;                // OU long-run mean μ
+  double sigma = 0.1;   // std of Gaussian noise / OU σ, in [-1, 1] action units (paper 0.2)
+  double theta = 0.15;  // OU mean reversion θ
+  double dt = 1e-2;     // OU time step: x += θ(μ−x)dt + σ√dt·N (SB3 1e-2; rllab/paper 1)
+  double mu = 0.0;      // OU long-run mean μ
 };
 
 struct TrainerConfig {
-  uint64_t seed = 0;                // seeds networks, env resets, replay sampling and noise
-  int64_t total_steps = 1000000;    // env steps of the whole run
-  int64_t learning_starts = 10000;  // uniform-random actions and no updates before this step
-  int update_every = 1;             // env steps between update phases (SB3 train_freq)
-  int gradient_steps = 1;           // updates per update phase
-  int64_t eval_every = 5000;        // env steps between deterministic evaluations; 0: only at end
-  int eval_episodes = 10;           // episodes per evaluation
+  uint64_t seed = 0;                 // seeds networks, env resets, replay sampling and noise
+  int64_t total_steps = 1000000;     // env steps of the whole run
+  int64_t learning_starts = 10000;   // uniform-random actions and no updates before this step
+  int update_every = 1;              // env steps between update phases (SB3 train_freq)
+  int gradient_steps = 1;            // updates per update phase
+  int64_t eval_every = 5000;         // env steps between deterministic evaluations; 0: only at end
+  int eval_episodes = 10;            // episodes per evaluation
   int64_t checkpoint_every = 50000;  // env steps between checkpoints (one is always written at end)
-  int threads = 0;                  // LibTorch/BLAS threads; 0: all cores
+  int threads = 0;                   // LibTorch/BLAS threads; 0: all cores
 };
 
 struct EnvConfig {
@@ -70,9 +71,14 @@ struct Config {
 
 // One settable field: its key, its comment, where it lives and what values it allows.
 struct FieldRef {
+  using Ptr = std::variant<double*, int64_t*, int*, uint64_t*, std::string*, std::vector<int>*>;
+  FieldRef(std::string section_, std::string key_, std::string doc_, Ptr ptr_, double min_ = -1e300,
+           double max_ = 1e300, std::vector<std::string> choices_ = {})
+      : section(std::move(section_)), key(std::move(key_)), doc(std::move(doc_)), ptr(ptr_),
+        min(min_), max(max_), choices(std::move(choices_)) {}
   std::string section, key, doc;
-  std::variant<double*, int64_t*, int*, uint64_t*, std::string*, std::vector<int>*> ptr;
-  double min = -1e300, max = 1e300;  // inclusive bounds for numbers (and list elements)
+  Ptr ptr;
+  double min, max;                   // inclusive bounds for numbers (and list elements)
   std::vector<std::string> choices;  // allowed strings; empty: any
   std::string name() const { return section + "." + key; }
 };
@@ -110,12 +116,12 @@ std::vector<std::string> preset_names();
 
 // Command-line inputs to resolve into one config.
 struct ConfigSources {
-  std::string preset;                    // "" for none
-  std::vector<std::string> files;        // YAML delta files, applied in order
-  std::vector<std::string> sets;         // "section.key=value"
-  std::string env_id;                    // --env, "" for unset
-  std::optional<uint64_t> seed;          // --seed
-  std::optional<int64_t> total_steps;    // --steps
+  std::string preset;                  // "" for none
+  std::vector<std::string> files;      // YAML delta files, applied in order
+  std::vector<std::string> sets;       // "section.key=value"
+  std::string env_id;                  // --env, "" for unset
+  std::optional<uint64_t> seed;        // --seed
+  std::optional<int64_t> total_steps;  // --steps
 };
 // Resolves defaults → preset → files → sets → shortcuts, validates, and returns the config or
 // throws Error listing every problem.

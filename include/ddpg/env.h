@@ -45,8 +45,8 @@ struct StepResult {
 // Named reward terms of the last step (e.g. "reward_ctrl"), in a fixed order per env.
 using RewardTerms = std::vector<std::pair<std::string, double>>;
 
-// Gymnasium-style keyword options, given as text. Each env reads the ones it knows; whatever is left
-// unread is an error naming the key and the known ones.
+// Gymnasium-style keyword options, given as text. Each env reads the ones it knows; whatever is
+// left unread is an error naming the key and the known ones.
 class EnvOptions {
  public:
   EnvOptions() = default;
@@ -108,8 +108,9 @@ class Env {
 };
 
 // x rounded to the nearest float32, as NumPy's float32 arrays store it. Written through a volatile:
-// GCC 12 at -O2 folded a plain double→float→double round trip away in MountainCarContinuous::do_step
-// (the stored state kept its float64 value; seen with Debian's g++ 12.2).
+// GCC 12 at -O2 folded a plain double→float→double round trip away in
+// MountainCarContinuous::do_step (the stored state kept its float64 value; seen with Debian's
+// g++ 12.2).
 inline double round_to_float32(double x) {
   volatile float f = static_cast<float>(x);
   return f;

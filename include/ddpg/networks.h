@@ -1,7 +1,8 @@
 // Actor and critic MLPs (Lillicrap et al. 2015, §7), as LibTorch modules.
 //
-//   actor  π(s)   : obs → [Linear → (LayerNorm) → act] × H → Linear → tanh    (B, act_dim) in [-1, 1]
-//   critic Q(s, a): obs → hidden layers → Linear → (B, 1); the action is concatenated to the input
+//   actor  π(s)   : obs → [Linear → (LayerNorm) → act] × H → Linear → tanh    (B, act_dim) in [-1,
+//   1] critic Q(s, a): obs → hidden layers → Linear → (B, 1); the action is concatenated to the
+//   input
 //                   of hidden layer `critic_action_layer` (0: with the observation, TD3 style;
 //                   1: at the second layer, as in the DDPG paper).
 // LayerNorm sits after each hidden Linear and before the nonlinearity (Plappert et al. 2018).

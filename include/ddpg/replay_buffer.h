@@ -20,7 +20,8 @@ class ReplayBuffer {
  public:
   ReplayBuffer(int64_t capacity, int obs_dim, int act_dim);
 
-  // Copies one transition in, overwriting the oldest when full. obs/next_obs are converted to float.
+  // Copies one transition in, overwriting the oldest when full. obs/next_obs are converted to
+  // float.
   void add(const std::vector<double>& obs, const float* action, double reward,
            const std::vector<double>& next_obs, bool terminated);
 
