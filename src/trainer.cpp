@@ -172,6 +172,7 @@ class Loop {
     const bool tty = opts_.show_progress && ::isatty(2);
     start_time_ = Clock::now();
     start_step_ = step_;
+    status_step_ = step_;
     auto last_line = Clock::now() - std::chrono::seconds(10);
     std::vector<double> env_action;
     g_stop_signal = 0;
@@ -298,8 +299,18 @@ class Loop {
   }
 
   void print_status(bool live) {
+    // steps/s over the last few seconds (an exponential average of the rate between lines), so
+    // that the fast random-action phase does not make the ETA optimistic
     const double secs = seconds_since_start();
-    const double rate = secs > 0 ? (step_ - start_step_) / secs : 0.0;
+    const double dt = secs - status_secs_;
+    if (dt > 0) {
+      const double inst = (step_ - status_step_) / dt;
+      const double w = std::min(1.0, dt / 3.0);
+      status_rate_ = status_rate_ > 0 ? (1 - w) * status_rate_ + w * inst : inst;
+    }
+    status_secs_ = secs;
+    status_step_ = step_;
+    const double rate = status_rate_;
     const double eta = rate > 0 ? (cfg_.trainer.total_steps - step_) / rate : NAN;
     const double pct = 100.0 * step_ / cfg_.trainer.total_steps;
     std::string line = "\r[" + cfg_.env.id + "] step " + std::to_string(step_) + "/" +
@@ -339,6 +350,8 @@ class Loop {
   double elapsed_before_ = 0;
   Clock::time_point start_time_;
   double episode_start_secs_ = 0;
+  double status_secs_ = 0, status_rate_ = 0;
+  int64_t status_step_ = 0;
   int64_t start_step_ = 0;
 
  public:

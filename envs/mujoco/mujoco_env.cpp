@@ -75,6 +75,24 @@ std::unique_ptr<Env> make_task(int version, EnvOptions& options) {
   return std::make_unique<E>(version, options);
 }
 
+// Arrays of a model-dependent size that may be empty (act when na = 0, site_xpos when nsite = 0),
+// in which case MuJoCo's pointer may be null: nothing is copied then.
+void save_array(ArchiveWriter& out, const double* p, int n) {
+  if (n > 0) {
+    out.doubles(p, n);
+  } else {
+    out.u64(0);
+  }
+}
+
+void load_array(ArchiveReader& in, double* p, int n, const char* field) {
+  if (n > 0) {
+    in.doubles(p, n, field);
+  } else if (in.u64() != 0) {
+    throw Error(in.what() + ": MuJoCo field " + field + " has values, the model has none");
+  }
+}
+
 bool all_finite(const double* x, int n) {
   for (int i = 0; i < n; ++i) {
     if (!std::isfinite(x[i])) return false;
@@ -271,14 +289,14 @@ void MujocoEnv::save_physics(ArchiveWriter& out) const {
   const mjData* d = data_;
   out.tag("mujoco:" + model_name_);
   out.f64(d->time);
-  out.doubles(d->qpos, m->nq);
-  out.doubles(d->qvel, m->nv);
-  out.doubles(d->act, m->na);
-  out.doubles(d->ctrl, m->nu);
-  out.doubles(d->qacc_warmstart, m->nv);
-  out.doubles(d->xpos, 3 * m->nbody);
-  out.doubles(d->xipos, 3 * m->nbody);
-  out.doubles(d->site_xpos, 3 * m->nsite);
+  save_array(out, d->qpos, m->nq);
+  save_array(out, d->qvel, m->nv);
+  save_array(out, d->act, m->na);
+  save_array(out, d->ctrl, m->nu);
+  save_array(out, d->qacc_warmstart, m->nv);
+  save_array(out, d->xpos, 3 * m->nbody);
+  save_array(out, d->xipos, 3 * m->nbody);
+  save_array(out, d->site_xpos, 3 * m->nsite);
   save_task(out);
 }
 
@@ -290,14 +308,14 @@ void MujocoEnv::load_physics(ArchiveReader& in) {
   // restored below, so no mj_forward here (it would overwrite the stale kinematics).
   mj_resetData(m, d);
   d->time = in.f64();
-  in.doubles(d->qpos, m->nq, "qpos");
-  in.doubles(d->qvel, m->nv, "qvel");
-  in.doubles(d->act, m->na, "act");
-  in.doubles(d->ctrl, m->nu, "ctrl");
-  in.doubles(d->qacc_warmstart, m->nv, "qacc_warmstart");
-  in.doubles(d->xpos, 3 * m->nbody, "xpos");
-  in.doubles(d->xipos, 3 * m->nbody, "xipos");
-  in.doubles(d->site_xpos, 3 * m->nsite, "site_xpos");
+  load_array(in, d->qpos, m->nq, "qpos");
+  load_array(in, d->qvel, m->nv, "qvel");
+  load_array(in, d->act, m->na, "act");
+  load_array(in, d->ctrl, m->nu, "ctrl");
+  load_array(in, d->qacc_warmstart, m->nv, "qacc_warmstart");
+  load_array(in, d->xpos, 3 * m->nbody, "xpos");
+  load_array(in, d->xipos, 3 * m->nbody, "xipos");
+  load_array(in, d->site_xpos, 3 * m->nsite, "site_xpos");
   load_task(in);
   terms();
 }
