@@ -26,6 +26,14 @@ struct EvalArgs {
 };
 int cmd_eval(const EvalArgs& args);
 
+struct RolloutArgs {
+  std::string env_id;
+  uint64_t seed = 0;
+  std::vector<std::string> sets;  // env.KEY=VALUE
+  std::string actions_file;
+};
+int cmd_rollout(const RolloutArgs& args);
+
 int cmd_envs(bool json);
 int cmd_bench_update(const UpdateBenchOptions& opts);
 int cmd_config(const ConfigSources& sources);

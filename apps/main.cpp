@@ -48,6 +48,15 @@ int main(int argc, char** argv) {
   auto* envs = app.add_subcommand("envs", "list env ids with their sizes and bounds");
   envs->add_flag("--json", envs_json, "print a JSON array");
 
+  ddpg::cli::RolloutArgs rollout;
+  auto* ro = app.add_subcommand(
+      "rollout", "step an env from reset(seed) through actions from a CSV; print a CSV trajectory");
+  ro->add_option("env", rollout.env_id, "env id")->required();
+  ro->add_option("--seed", rollout.seed, "reset seed");
+  ro->add_option("--set", rollout.sets, "env option env.KEY=VALUE (repeatable)");
+  ro->add_option("--actions", rollout.actions_file, "CSV: one row per step, one column per action")
+      ->required();
+
   ddpg::ConfigSources show;
   auto* cfg = app.add_subcommand("config", "print the fully resolved config and exit");
   add_config_options(cfg, show);
@@ -73,6 +82,7 @@ int main(int argc, char** argv) {
   try {
     if (*t) return ddpg::cli::cmd_train(train);
     if (*e) return ddpg::cli::cmd_eval(eval);
+    if (*ro) return ddpg::cli::cmd_rollout(rollout);
     if (*envs) return ddpg::cli::cmd_envs(envs_json);
     if (*cfg) return ddpg::cli::cmd_config(show);
     if (*bu) {
