@@ -1,6 +1,7 @@
 // Agent: DDPG update, Adam, and (de)serialisation. See agent.h.
 #include "ddpg/agent.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace ddpg {
@@ -75,19 +76,24 @@ void Adam::load(ArchiveReader& in, const std::string& name) {
 }
 
 Agent::Agent(const AgentConfig& cfg, int obs_dim, int act_dim, uint64_t seed)
-    : cfg_(cfg), obs_dim_(obs_dim), act_dim_(act_dim) {
+    : cfg_(cfg), obs_dim_(obs_dim), act_dim_(act_dim), rng_(Rng::derive(seed, 1)) {
   torch::manual_seed(seed);
   actor_ = MlpActor(obs_dim, act_dim, cfg);
-  critic_ = MlpCritic(obs_dim, act_dim, cfg);
   actor_target_ = MlpActor(obs_dim, act_dim, cfg);
-  critic_target_ = MlpCritic(obs_dim, act_dim, cfg);
   copy_parameters(*actor_target_, *actor_);
-  copy_parameters(*critic_target_, *critic_);
+  std::vector<torch::Tensor> critic_params;
+  for (int i = 0; i < cfg.n_critics; ++i) {
+    critics_.emplace_back(obs_dim, act_dim, cfg);
+    critic_targets_.emplace_back(obs_dim, act_dim, cfg);
+    copy_parameters(*critic_targets_[i], *critics_[i]);
+    for (auto& p : critics_[i]->parameters()) critic_params.push_back(p);
+  }
   for (auto& p : actor_target_->parameters()) p.set_requires_grad(false);
-  for (auto& p : critic_target_->parameters()) p.set_requires_grad(false);
+  for (auto& c : critic_targets_) {
+    for (auto& p : c->parameters()) p.set_requires_grad(false);
+  }
   actor_opt_ = std::make_unique<Adam>(actor_->parameters(), cfg.actor_lr);
-  critic_opt_ =
-      std::make_unique<Adam>(critic_->parameters(), cfg.critic_lr, cfg.critic_weight_decay);
+  critic_opt_ = std::make_unique<Adam>(critic_params, cfg.critic_lr, cfg.critic_weight_decay);
   const int64_t b = cfg.batch_size;
   batch_.obs = torch::zeros({b, obs_dim});
   batch_.action = torch::zeros({b, act_dim});
@@ -95,6 +101,7 @@ Agent::Agent(const AgentConfig& cfg, int obs_dim, int act_dim, uint64_t seed)
   batch_.next_obs = torch::zeros({b, obs_dim});
   batch_.terminated = torch::zeros({b, 1});
   obs_one_ = torch::zeros({1, obs_dim});
+  target_eps_ = torch::zeros({b, act_dim});
 }
 
 void Agent::act(const std::vector<double>& obs, float* action) {
@@ -112,9 +119,21 @@ torch::Tensor Agent::act_batch(const torch::Tensor& obs) {
 
 torch::Tensor Agent::bellman_target(const Batch& b) {
   torch::NoGradGuard no_grad;
-  const torch::Tensor next_action = actor_target_->forward(b.next_obs);           // (B, act_dim)
-  const torch::Tensor q_next = critic_target_->forward(b.next_obs, next_action);  // (B, 1)
-  // y = r + γ (1 − terminated) Q'(s', π'(s'))
+  torch::Tensor next_action = actor_target_->forward(b.next_obs);  // (B, act_dim)
+  if (cfg_.target_noise > 0) {
+    // target-policy smoothing: clipped Gaussian noise, drawn from the agent's own RNG
+    float* eps = target_eps_.data_ptr<float>();
+    const double c = cfg_.target_noise_clip;
+    for (int64_t i = 0; i < target_eps_.numel(); ++i) {
+      eps[i] = static_cast<float>(std::clamp(cfg_.target_noise * rng_.normal(), -c, c));
+    }
+    next_action = (next_action + target_eps_.narrow(0, 0, next_action.size(0))).clamp_(-1, 1);
+  }
+  torch::Tensor q_next = critic_targets_[0]->forward(b.next_obs, next_action);  // (B, 1)
+  for (size_t i = 1; i < critic_targets_.size(); ++i) {
+    q_next = torch::min(q_next, critic_targets_[i]->forward(b.next_obs, next_action));
+  }
+  // y = r + γ (1 − terminated) min_i Q'_i(s', a')
   return b.reward + cfg_.gamma * (1.0 - b.terminated) * q_next;
 }
 
@@ -122,31 +141,40 @@ UpdateStats Agent::update(const Batch& b) {
   UpdateStats stats;
   const torch::Tensor y = bellman_target(b);  // (B, 1)
 
-  // Critic: regress Q(s, a) on y.
-  const torch::Tensor q = critic_->forward(b.obs, b.action);
-  const torch::Tensor critic_loss = (q - y).pow(2).mean();
+  // Critics: regress each Q_i(s, a) on y, one Adam step for all.
+  torch::Tensor q0, critic_loss;
+  for (size_t i = 0; i < critics_.size(); ++i) {
+    const torch::Tensor q = critics_[i]->forward(b.obs, b.action);
+    const torch::Tensor loss = (q - y).pow(2).mean();
+    critic_loss = i == 0 ? loss : critic_loss + loss;
+    if (i == 0) q0 = q;
+  }
   critic_opt_->zero_grad();
   critic_loss.backward();
-  clip_grad_norm(critic_->parameters(), cfg_.grad_clip);
+  for (auto& c : critics_) clip_grad_norm(c->parameters(), cfg_.grad_clip);
   critic_opt_->step();
-
-  // Actor: ascend Q(s, π(s)); the critic's weights need no gradient for this.
-  for (auto& p : critic_->parameters()) p.set_requires_grad(false);
-  const torch::Tensor actor_loss = -critic_->forward(b.obs, actor_->forward(b.obs)).mean();
-  actor_opt_->zero_grad();
-  actor_loss.backward();
-  clip_grad_norm(actor_->parameters(), cfg_.grad_clip);
-  actor_opt_->step();
-  for (auto& p : critic_->parameters()) p.set_requires_grad(true);
-
-  // Targets follow slowly.
-  polyak_update(*critic_target_, *critic_, cfg_.tau);
-  polyak_update(*actor_target_, *actor_, cfg_.tau);
   ++updates_;
-
   stats.critic_loss = critic_loss.item<double>();
-  stats.actor_loss = actor_loss.item<double>();
-  stats.mean_q = q.mean().item<double>();
+  stats.mean_q = q0.mean().item<double>();
+
+  if (updates_ % cfg_.policy_delay == 0) {
+    // Actor: ascend Q_1(s, π(s)); the critic's weights need no gradient for this.
+    for (auto& p : critics_[0]->parameters()) p.set_requires_grad(false);
+    const torch::Tensor actor_loss = -critics_[0]->forward(b.obs, actor_->forward(b.obs)).mean();
+    actor_opt_->zero_grad();
+    actor_loss.backward();
+    clip_grad_norm(actor_->parameters(), cfg_.grad_clip);
+    actor_opt_->step();
+    for (auto& p : critics_[0]->parameters()) p.set_requires_grad(true);
+    // Targets follow slowly.
+    for (size_t i = 0; i < critics_.size(); ++i) {
+      polyak_update(*critic_targets_[i], *critics_[i], cfg_.tau);
+    }
+    polyak_update(*actor_target_, *actor_, cfg_.tau);
+    last_actor_loss_ = actor_loss.item<double>();
+  }
+  stats.actor_loss = last_actor_loss_;
+
   if (!std::isfinite(stats.critic_loss) || !std::isfinite(stats.actor_loss)) {
     throw Error("the loss became non-finite at update " + std::to_string(updates_) + " (critic " +
                 std::to_string(stats.critic_loss) + ", actor " + std::to_string(stats.actor_loss) +
@@ -191,10 +219,15 @@ void load_module(ArchiveReader& in, torch::nn::Module& m, const std::string& nam
 void Agent::save(ArchiveWriter& out) const {
   out.tag("agent");
   out.i64(updates_);
+  out.f64(last_actor_loss_);
+  for (uint64_t w : rng_.state()) out.u64(w);
   save_module(out, *actor_, "actor");
-  save_module(out, *critic_, "critic");
   save_module(out, *actor_target_, "actor_target");
-  save_module(out, *critic_target_, "critic_target");
+  out.u64(critics_.size());
+  for (size_t i = 0; i < critics_.size(); ++i) {
+    save_module(out, *critics_[i], "critic" + std::to_string(i));
+    save_module(out, *critic_targets_[i], "critic_target" + std::to_string(i));
+  }
   actor_opt_->save(out, "actor");
   critic_opt_->save(out, "critic");
 }
@@ -202,10 +235,21 @@ void Agent::save(ArchiveWriter& out) const {
 void Agent::load(ArchiveReader& in) {
   in.expect_tag("agent");
   updates_ = in.i64();
+  last_actor_loss_ = in.f64();
+  Rng::State s;
+  for (auto& w : s) w = in.u64();
+  rng_.set_state(s);
   load_module(in, *actor_, "actor");
-  load_module(in, *critic_, "critic");
   load_module(in, *actor_target_, "actor_target");
-  load_module(in, *critic_target_, "critic_target");
+  const uint64_t n = in.u64();
+  if (n != critics_.size()) {
+    throw Error("'" + in.what() + "' holds " + std::to_string(n) + " critics, this run has " +
+                std::to_string(critics_.size()) + " (agent.n_critics differs)");
+  }
+  for (size_t i = 0; i < critics_.size(); ++i) {
+    load_module(in, *critics_[i], "critic" + std::to_string(i));
+    load_module(in, *critic_targets_[i], "critic_target" + std::to_string(i));
+  }
   actor_opt_->load(in, "actor");
   critic_opt_->load(in, "critic");
 }

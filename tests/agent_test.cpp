@@ -142,6 +142,74 @@ TEST(Agent, LoadRefusesOtherArchitecture) {
   EXPECT_THROW(b.load(r), Error);
 }
 
+void fill_random(Batch& b) {
+  b.obs.normal_();
+  b.next_obs.normal_();
+  b.action.uniform_(-1, 1);
+  b.reward.normal_();
+  b.terminated.zero_();
+}
+
+TEST(Agent, TwinCriticsTargetTakesTheMin) {
+  AgentConfig c = small_config();
+  c.n_critics = 2;
+  c.gamma = 0.5;
+  Agent agent(c, 3, 2, 4);
+  Batch& b = agent.batch();
+  fill_random(b);
+  const torch::Tensor y = agent.bellman_target(b);
+  torch::NoGradGuard g;
+  const torch::Tensor a = agent.actor_target()->forward(b.next_obs);
+  const torch::Tensor q1 = agent.critic_target(0)->forward(b.next_obs, a);
+  const torch::Tensor q2 = agent.critic_target(1)->forward(b.next_obs, a);
+  EXPECT_FALSE(torch::equal(q1, q2));  // independently initialised
+  EXPECT_TRUE(torch::allclose(y, b.reward + 0.5 * torch::min(q1, q2), 1e-5, 1e-6));
+}
+
+TEST(Agent, PolicyDelayUpdatesActorAndTargetsEveryOtherStep) {
+  AgentConfig c = small_config();
+  c.policy_delay = 2;
+  Agent agent(c, 3, 2, 0);
+  fill_random(agent.batch());
+  auto snapshot = [](torch::nn::Module& m) {
+    std::vector<torch::Tensor> v;
+    for (auto& p : m.parameters()) v.push_back(p.detach().clone());
+    return v;
+  };
+  auto same = [](torch::nn::Module& m, const std::vector<torch::Tensor>& v) {
+    auto p = m.parameters();
+    for (size_t i = 0; i < p.size(); ++i) {
+      if (!torch::equal(p[i], v[i])) return false;
+    }
+    return true;
+  };
+  const auto actor0 = snapshot(*agent.actor()), target0 = snapshot(*agent.critic_target());
+  const auto critic0 = snapshot(*agent.critic());
+  agent.update(agent.batch());
+  EXPECT_TRUE(same(*agent.actor(), actor0));
+  EXPECT_TRUE(same(*agent.critic_target(), target0));
+  EXPECT_FALSE(same(*agent.critic(), critic0));
+  agent.update(agent.batch());
+  EXPECT_FALSE(same(*agent.actor(), actor0));
+  EXPECT_FALSE(same(*agent.critic_target(), target0));
+}
+
+TEST(Agent, TargetSmoothingNoiseIsClipped) {
+  AgentConfig c = small_config();
+  c.gamma = 1.0;
+  Agent plain(c, 3, 2, 0);
+  c.target_noise = 10.0;  // huge noise: every draw is clipped
+  c.target_noise_clip = 0.05;
+  Agent smooth(c, 3, 2, 0);
+  fill_random(plain.batch());
+  smooth.batch().copy_from_for_test(plain.batch());
+  const torch::Tensor y0 = plain.bellman_target(plain.batch());
+  const torch::Tensor y1 = smooth.bellman_target(smooth.batch());
+  EXPECT_FALSE(torch::equal(y0, y1));
+  // the noisy target action stays within ±clip of π'(s'), so Q' moves by a bounded amount
+  EXPECT_LT((y0 - y1).abs().max().item<float>(), 1.0f);
+}
+
 // A one-step bandit: any observation, reward −(a − 0.5)², the episode ends at once (γ irrelevant).
 // The actor must learn a ≈ 0.5 from the critic alone.
 TEST(Agent, SolvesOneStepBandit) {

@@ -1,15 +1,19 @@
-// Agent: the DDPG learner (Lillicrap et al. 2015) — actor, critic, their target copies, and Adam.
+// Agent: the DDPG learner (Lillicrap et al. 2015) — actor, critic, their target copies, and Adam —
+// with TD3's components (Fujimoto et al. 2018) as config values: several critics, a delayed actor,
+// and smoothed target actions. With their defaults (1 critic, delay 1, no target noise) it is DDPG.
 //
 // The agent owns no environment and logs nothing: `act` maps one observation to the deterministic
 // action π(s) in [-1, 1]; `update` performs one gradient step on a replay batch and returns its
-// statistics. Everything it holds (networks, targets, optimiser moments, step counters) is saved
-// and restored whole, so that a resumed run continues bit for bit.
+// statistics. Everything it holds (networks, targets, optimiser moments, its RNG, step counters) is
+// saved and restored whole, so that a resumed run continues bit for bit.
 //
 // update(), with y the Bellman target (terminated, never truncated, stops the bootstrap):
-//   y      = r + γ (1 − terminated) Q'(s', π'(s'))          no gradient
-//   critic ← Adam step on mean (Q(s, a) − y)²
-//   actor  ← Adam step on −mean Q(s, π(s))                   critic weights get no gradient
-//   Q', π' ← τ·online + (1 − τ)·target                        Polyak averaging
+//   a'      = clip(π'(s') + clip(ε, −c, c), −1, 1),  ε ~ N(0, target_noise²)  (a' = π'(s') in DDPG)
+//   y       = r + γ (1 − terminated) min_i Q'_i(s', a')                       no gradient
+//   critics ← one Adam step on Σ_i mean (Q_i(s, a) − y)²
+//   every policy_delay updates:
+//     actor    ← Adam step on −mean Q_1(s, π(s))       critic weights get no gradient
+//     Q'_i, π' ← τ·online + (1 − τ)·target             Polyak averaging
 #pragma once
 
 #include <torch/torch.h>
@@ -19,6 +23,7 @@
 #include "ddpg/config.h"
 #include "ddpg/io.h"
 #include "ddpg/networks.h"
+#include "ddpg/rng.h"
 
 namespace ddpg {
 
@@ -80,9 +85,9 @@ class Agent {
 
   Batch& batch() { return batch_; }
   MlpActor& actor() { return actor_; }
-  MlpCritic& critic() { return critic_; }
+  MlpCritic& critic(int i = 0) { return critics_[i]; }
   MlpActor& actor_target() { return actor_target_; }
-  MlpCritic& critic_target() { return critic_target_; }
+  MlpCritic& critic_target(int i = 0) { return critic_targets_[i]; }
   int64_t updates() const { return updates_; }
 
   void save(ArchiveWriter& out) const;
@@ -92,11 +97,14 @@ class Agent {
   AgentConfig cfg_;
   int obs_dim_, act_dim_;
   MlpActor actor_{nullptr}, actor_target_{nullptr};
-  MlpCritic critic_{nullptr}, critic_target_{nullptr};
-  std::unique_ptr<Adam> actor_opt_, critic_opt_;
+  std::vector<MlpCritic> critics_, critic_targets_;
+  std::unique_ptr<Adam> actor_opt_, critic_opt_;  // critic_opt_ steps all critics together
+  Rng rng_;                   // target-action noise
+  torch::Tensor target_eps_;  // (B, act_dim) scratch for that noise
   Batch batch_;
   torch::Tensor obs_one_;  // (1, obs_dim) scratch for act()
   int64_t updates_ = 0;
+  double last_actor_loss_ = 0.0;  // reported on updates that skip the actor
 };
 
 // Writes/reads a module's parameters and buffers in order, checking each shape on read.

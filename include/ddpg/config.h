@@ -35,6 +35,11 @@ struct AgentConfig {
   int critic_action_layer = 0;  // hidden layer where the action joins: 0 input, 1 second (paper)
   double final_init = 0.0;      // output layers ~ U(±final_init); 0: LibTorch's (paper 3e-3)
   std::string layer_norm = "none";  // LayerNorm after each hidden layer: none, actor, critic, both
+  // TD3's components (Fujimoto et al. 2018), off in DDPG:
+  int n_critics = 1;               // critics; the target takes the min over them (TD3 2)
+  int policy_delay = 1;            // critic updates per actor and target update (TD3 2)
+  double target_noise = 0.0;       // std of Gaussian noise on target actions (TD3 0.2)
+  double target_noise_clip = 0.5;  // that noise is clipped to ±target_noise_clip (TD3 0.5)
 };
 
 struct NoiseConfig {
