@@ -4,6 +4,7 @@
 #include "ddpg/env.h"
 #include "envs/classic/mountain_car_continuous.h"
 #include "envs/classic/pendulum.h"
+#include "envs/mujoco/mujoco_env.h"
 
 namespace ddpg {
 namespace {
@@ -38,6 +39,7 @@ const std::vector<EnvInfo>& env_registry() {
     r.push_back({"MountainCarContinuous-v0", "classic",
                  "underpowered car must rock up a hill; sparse +100 at the goal (Gymnasium)",
                  simple_factory<MountainCarContinuous>()});
+    register_mujoco_envs(r);
     return r;
   }();
   return registry;

@@ -6,13 +6,12 @@
 
 namespace ddpg {
 
-// HumanoidStandup-v4 takes no keyword options at all, hence `version == 5` guards for it below.
-HumanoidBase::HumanoidBase(const char* task, const char* xml, int version, EnvOptions& options)
+HumanoidBase::HumanoidBase(const char* task, const char* xml, int version, bool takes_options,
+                           EnvOptions& options)
     : MujocoEnv(task, version, xml, frame_skip_option(options, version, 5), 1000) {
-  const bool standup_v4 = version == 4 && std::string(task) == "HumanoidStandup";
-  reset_noise_scale_ = standup_v4 ? 1e-2 : options.get_double("reset_noise_scale", 1e-2);
+  reset_noise_scale_ = takes_options ? options.get_double("reset_noise_scale", 1e-2) : 1e-2;
   exclude_current_positions_ =
-      standup_v4 || options.get_bool("exclude_current_positions_from_observation", true);
+      !takes_options || options.get_bool("exclude_current_positions_from_observation", true);
   if (version == 5) {
     include_cinert_ = options.get_bool("include_cinert_in_observation", true);
     include_cvel_ = options.get_bool("include_cvel_in_observation", true);
@@ -24,8 +23,7 @@ HumanoidBase::HumanoidBase(const char* task, const char* xml, int version, EnvOp
   const int actuated_dofs = model_->nv - (version == 5 ? 6 : 0);
   set_obs_dim(model_->nq - (exclude_current_positions_ ? 2 : 0) + model_->nv +
               (include_cinert_ ? 10 * bodies : 0) + (include_cvel_ ? 6 * bodies : 0) +
-              (include_qfrc_actuator_ ? actuated_dofs : 0) +
-              (include_cfrc_ext_ ? 6 * bodies : 0));
+              (include_qfrc_actuator_ ? actuated_dofs : 0) + (include_cfrc_ext_ ? 6 * bodies : 0));
 }
 
 void HumanoidBase::write_obs() {
@@ -53,7 +51,7 @@ void HumanoidBase::reset_model() {
 // Humanoid
 
 Humanoid::Humanoid(int version, EnvOptions& options)
-    : HumanoidBase("Humanoid", "humanoid.xml", version, options) {
+    : HumanoidBase("Humanoid", "humanoid.xml", version, true, options) {
   forward_reward_weight_ = options.get_double("forward_reward_weight", 1.25);
   ctrl_cost_weight_ = options.get_double("ctrl_cost_weight", 0.1);
   healthy_reward_ = options.get_double("healthy_reward", 5.0);
@@ -110,7 +108,8 @@ StepResult Humanoid::do_step(const std::vector<double>& action) {
 // HumanoidStandup
 
 HumanoidStandup::HumanoidStandup(int version, EnvOptions& options)
-    : HumanoidBase("HumanoidStandup", "humanoidstandup.xml", version, options) {
+    // HumanoidStandup-v4 takes no keyword options at all.
+    : HumanoidBase("HumanoidStandup", "humanoidstandup.xml", version, version == 5, options) {
   if (version == 5) {
     // Gymnasium v5 stores uph_cost_weight but never uses it; accepted for compatibility.
     options.get_double("uph_cost_weight", 1.0);

@@ -10,13 +10,12 @@ namespace ddpg {
 // HalfCheetah (half_cheetah_v4.py, half_cheetah_v5.py: the physics is the same in both)
 
 HalfCheetah::HalfCheetah(int version, EnvOptions& options)
-    : MujocoEnv("HalfCheetah", version, "half_cheetah.xml",
-                frame_skip_option(options, version, 5), 1000) {
+    : MujocoEnv("HalfCheetah", version, "half_cheetah.xml", frame_skip_option(options, version, 5),
+                1000) {
   forward_reward_weight_ = options.get_double("forward_reward_weight", 1.0);
   ctrl_cost_weight_ = options.get_double("ctrl_cost_weight", 0.1);
   reset_noise_scale_ = options.get_double("reset_noise_scale", 0.1);
-  exclude_current_positions_ =
-      options.get_bool("exclude_current_positions_from_observation", true);
+  exclude_current_positions_ = options.get_bool("exclude_current_positions_from_observation", true);
   set_obs_dim(model_->nq - (exclude_current_positions_ ? 1 : 0) + model_->nv);
   set_term_names({"reward_forward", "reward_ctrl"});
 }
@@ -57,11 +56,9 @@ PlanarRunner::PlanarRunner(const Defaults& defaults, int version, EnvOptions& op
   healthy_reward_ = options.get_double("healthy_reward", 1.0);
   terminate_when_unhealthy_ = options.get_bool("terminate_when_unhealthy", true);
   healthy_z_range_ = range_option(options, "healthy_z_range", defaults.healthy_z_range);
-  healthy_angle_range_ =
-      range_option(options, "healthy_angle_range", defaults.healthy_angle_range);
+  healthy_angle_range_ = range_option(options, "healthy_angle_range", defaults.healthy_angle_range);
   reset_noise_scale_ = options.get_double("reset_noise_scale", 5e-3);
-  exclude_current_positions_ =
-      options.get_bool("exclude_current_positions_from_observation", true);
+  exclude_current_positions_ = options.get_bool("exclude_current_positions_from_observation", true);
   set_obs_dim(model_->nq - (exclude_current_positions_ ? 1 : 0) + model_->nv);
   set_term_names({"reward_forward", "reward_ctrl", "reward_survive"});
 }
@@ -143,8 +140,7 @@ Ant::Ant(int version, EnvOptions& options)
   healthy_z_range_ = range_option(options, "healthy_z_range", {0.2, 1.0});
   contact_force_range_ = range_option(options, "contact_force_range", {-1.0, 1.0});
   reset_noise_scale_ = options.get_double("reset_noise_scale", 0.1);
-  exclude_current_positions_ =
-      options.get_bool("exclude_current_positions_from_observation", true);
+  exclude_current_positions_ = options.get_bool("exclude_current_positions_from_observation", true);
   if (version == 4) {
     // v4 observes and charges contact forces only on request, and then of all 14 bodies.
     use_contact_cost_ = options.get_bool("use_contact_forces", false);
@@ -162,8 +158,7 @@ Ant::Ant(int version, EnvOptions& options)
                   std::to_string(model_->nbody) + "), got '" + main_body + "'");
     }
   }
-  const int cfrc_values =
-      cfrc_obs_first_body_ < 0 ? 0 : 6 * (model_->nbody - cfrc_obs_first_body_);
+  const int cfrc_values = cfrc_obs_first_body_ < 0 ? 0 : 6 * (model_->nbody - cfrc_obs_first_body_);
   set_obs_dim(model_->nq - (exclude_current_positions_ ? 2 : 0) + model_->nv + cfrc_values);
   set_term_names({"reward_forward", "reward_ctrl", "reward_contact", "reward_survive"});
 }
@@ -183,8 +178,8 @@ bool Ant::is_healthy() const {
 double Ant::contact_cost() const {
   double s = 0.0;
   for (int i = 0; i < 6 * model_->nbody; ++i) {
-    const double f = clip(data_->cfrc_ext[i], contact_force_range_.first,
-                          contact_force_range_.second);
+    const double f =
+        clip(data_->cfrc_ext[i], contact_force_range_.first, contact_force_range_.second);
     s += f * f;
   }
   return contact_cost_weight_ * s;
@@ -206,8 +201,8 @@ StepResult Ant::do_step(const std::vector<double>& action) {
   t[1].second = -ctrl_cost;
   t[2].second = -contact;
   t[3].second = survive;
-  return {(forward_reward + survive) - (ctrl_cost + contact),
-          !healthy && terminate_when_unhealthy_, false};
+  return {(forward_reward + survive) - (ctrl_cost + contact), !healthy && terminate_when_unhealthy_,
+          false};
 }
 
 void Ant::reset_model() {
@@ -236,8 +231,7 @@ Swimmer::Swimmer(int version, EnvOptions& options)
   forward_reward_weight_ = options.get_double("forward_reward_weight", 1.0);
   ctrl_cost_weight_ = options.get_double("ctrl_cost_weight", 1e-4);
   reset_noise_scale_ = options.get_double("reset_noise_scale", 0.1);
-  exclude_current_positions_ =
-      options.get_bool("exclude_current_positions_from_observation", true);
+  exclude_current_positions_ = options.get_bool("exclude_current_positions_from_observation", true);
   set_obs_dim(model_->nq - (exclude_current_positions_ ? 2 : 0) + model_->nv);
   set_term_names({"reward_forward", "reward_ctrl"});
 }

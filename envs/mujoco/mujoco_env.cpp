@@ -255,8 +255,8 @@ void MujocoEnv::check_simulation(const char* where) const {
       throw Error(msg + ". Reset the env.");
     }
   }
-  const bool finite = all_finite(data_->qpos, model_->nq) &&
-                      all_finite(data_->qvel, model_->nv) && all_finite(data_->qacc, model_->nv);
+  const bool finite = all_finite(data_->qpos, model_->nq) && all_finite(data_->qvel, model_->nv) &&
+                      all_finite(data_->qacc, model_->nv);
   if (!finite) {
     throw Error(spec_.id + ": non-finite qpos/qvel/qacc" + location() +
                 ": the simulation diverged. Reset the env.");
@@ -351,9 +351,8 @@ void register_mujoco_envs(std::vector<EnvInfo>& registry) {
     for (int version : {4, 5}) {
       auto make = t.make;
       registry.push_back({std::string(t.name) + "-v" + std::to_string(version), "mujoco",
-                          t.description, [make, version](EnvOptions& options) {
-                            return make(version, options);
-                          }});
+                          t.description,
+                          [make, version](EnvOptions& options) { return make(version, options); }});
     }
   }
 }

@@ -22,6 +22,7 @@
 
 #include <mujoco/mujoco.h>
 
+#include <cassert>
 #include <memory>
 #include <string>
 #include <utility>
@@ -84,7 +85,8 @@ class MujocoEnv : public Env {
   // (mj_resetData) when it is called; write_obs fills obs_ from data_.
   virtual void reset_model() = 0;
   virtual void write_obs() = 0;
-  // Task state beyond mjData (e.g. Reacher's goal), saved after the physics. Default: none.
+  // Task state beyond mjData, saved after the physics. None of the Gymnasium tasks has any
+  // (Reacher's and Pusher's goals live in qpos), but a task that keeps one must save it here.
   virtual void save_task(ArchiveWriter& /*out*/) const {}
   virtual void load_task(ArchiveReader& /*in*/) {}
 
@@ -132,10 +134,15 @@ inline double sum_squares(const double* x, int n) {
 }
 inline double clip(double x, double lo, double hi) { return x < lo ? lo : (x > hi ? hi : x); }
 
-// Writes an observation piece by piece into a preallocated vector.
+// Writes an observation piece by piece into a preallocated vector. Debug builds check that the
+// pieces fill it exactly (a layout that disagrees with obs_dim).
 class ObsWriter {
  public:
-  explicit ObsWriter(std::vector<double>& obs) : out_(obs.data()) {}
+  explicit ObsWriter(std::vector<double>& obs) : out_(obs.data()), end_(obs.data() + obs.size()) {}
+  ~ObsWriter() { assert(out_ == end_ && "observation layout does not match obs_dim"); }
+  ObsWriter(const ObsWriter&) = delete;
+  ObsWriter& operator=(const ObsWriter&) = delete;
+
   void put(double v) { *out_++ = v; }
   void put(const double* x, int n) {
     for (int i = 0; i < n; ++i) *out_++ = x[i];
@@ -143,10 +150,10 @@ class ObsWriter {
   void put_clipped(const double* x, int n, double lo, double hi) {
     for (int i = 0; i < n; ++i) *out_++ = clip(x[i], lo, hi);
   }
-  const double* end() const { return out_; }
 
  private:
   double* out_;
+  double* end_;
 };
 
 }  // namespace ddpg

@@ -13,7 +13,9 @@
 // HumanoidStandup), manipulation.cpp (Reacher, Pusher, InvertedPendulum, InvertedDoublePendulum).
 #pragma once
 
+#include <cmath>
 #include <utility>
+#include <vector>
 
 #include "envs/mujoco/mujoco_env.h"
 
@@ -91,8 +93,8 @@ class Ant : public MujocoEnv {
   double forward_reward_weight_ = 1.0, ctrl_cost_weight_, contact_cost_weight_, healthy_reward_,
          reset_noise_scale_;
   bool terminate_when_unhealthy_, exclude_current_positions_;
-  bool use_contact_cost_;     // v4: use_contact_forces; v5: always
-  int cfrc_obs_first_body_;   // first body whose cfrc_ext is observed; -1: none
+  bool use_contact_cost_;    // v4: use_contact_forces; v5: always
+  int cfrc_obs_first_body_;  // first body whose cfrc_ext is observed; -1: none
   int main_body_;
   std::pair<double, double> healthy_z_range_, contact_force_range_;
 };
@@ -102,7 +104,9 @@ class Ant : public MujocoEnv {
 // out each block.
 class HumanoidBase : public MujocoEnv {
  protected:
-  HumanoidBase(const char* task, const char* xml, int version, EnvOptions& options);
+  // `takes_options`: false for HumanoidStandup-v4, whose constructor has no keyword options.
+  HumanoidBase(const char* task, const char* xml, int version, bool takes_options,
+               EnvOptions& options);
   void write_obs() override;
   void reset_model() override;
 
