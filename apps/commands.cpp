@@ -6,8 +6,8 @@
 #include <ctime>
 #include <iostream>
 #include <map>
-#include <sstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "ddpg/agent.h"
 #include "ddpg/env.h"
@@ -15,6 +15,7 @@
 #include "ddpg/io.h"
 #include "ddpg/rng.h"
 #include "ddpg/trainer.h"
+#include "envs/mujoco/mujoco_env.h"
 
 namespace ddpg::cli {
 namespace {
@@ -207,10 +208,27 @@ int cmd_envs(bool json) {
   return 0;
 }
 
-int cmd_bench_update(const UpdateBenchOptions& opts) {
-  for (const auto& [name, value] : bench_update(opts)) {
+void print_figures(const BenchFigures& figures) {
+  for (const auto& [name, value] : figures) {
     std::printf("%s=%s\n", name.c_str(), format_double(std::round(value * 1e4) / 1e4).c_str());
   }
+}
+
+int cmd_bench_update(const UpdateBenchOptions& opts) {
+  print_figures(bench_update(opts));
+  return 0;
+}
+
+int cmd_bench_env(const std::string& env_id, double seconds) {
+  print_figures(bench_env(env_id, seconds));
+  return 0;
+}
+
+int cmd_model(const std::string& env_id) {
+  auto env = make_env(env_id);
+  auto* mj = dynamic_cast<MujocoEnv*>(env.get());
+  if (!mj) throw Error(env_id + " is not a MuJoCo env: it has no MJCF model");
+  std::fputs(MujocoEnv::model_xml(mj->model_name()).c_str(), stdout);
   return 0;
 }
 

@@ -73,6 +73,16 @@ int main(int argc, char** argv) {
   bu->add_option("--act-dim", ub.act_dim, "action size");
   bu->add_option("--seconds", ub.seconds, "measuring time per figure");
 
+  std::string bench_env_id;
+  double bench_env_seconds = 3.0;
+  auto* be = bench->add_subcommand("env", "env steps/s beside the raw mj_step rate of its model");
+  be->add_option("env", bench_env_id, "env id")->required();
+  be->add_option("--seconds", bench_env_seconds, "measuring time per figure");
+
+  std::string model_env;
+  auto* model = app.add_subcommand("model", "print the MJCF model a MuJoCo env uses");
+  model->add_option("env", model_env, "env id")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& err) {
@@ -82,6 +92,8 @@ int main(int argc, char** argv) {
   try {
     if (*t) return ddpg::cli::cmd_train(train);
     if (*e) return ddpg::cli::cmd_eval(eval);
+    if (*be) return ddpg::cli::cmd_bench_env(bench_env_id, bench_env_seconds);
+    if (*model) return ddpg::cli::cmd_model(model_env);
     if (*ro) return ddpg::cli::cmd_rollout(rollout);
     if (*envs) return ddpg::cli::cmd_envs(envs_json);
     if (*cfg) return ddpg::cli::cmd_config(show);

@@ -4,6 +4,9 @@
 #include <chrono>
 
 #include "ddpg/agent.h"
+#include "ddpg/env.h"
+#include "ddpg/rng.h"
+#include "envs/mujoco/mujoco_env.h"
 
 namespace ddpg {
 namespace {
@@ -113,6 +116,74 @@ BenchFigures bench_update(const UpdateBenchOptions& o) {
           {"update_gflops", flops / (update_ms * 1e-3) / 1e9},
           {"threads", static_cast<double>(o.threads)},
           {"batch", static_cast<double>(o.batch)}};
+}
+
+BenchFigures bench_env(const std::string& env_id, double seconds) {
+  auto env = make_env(env_id);
+  const EnvSpec& spec = env->spec();
+  Rng rng(0);
+  // Pregenerated random actions, so that drawing them is not timed.
+  const int kActions = 4096;
+  std::vector<std::vector<double>> actions(kActions, std::vector<double>(spec.act_dim));
+  for (auto& a : actions) {
+    for (int i = 0; i < spec.act_dim; ++i) a[i] = rng.uniform(spec.act_low[i], spec.act_high[i]);
+  }
+  env->reset(0);
+  int64_t k = 0;
+  std::vector<int64_t> episode_lengths;  // replayed by the raw loop, so both see the same states
+  auto run_env = [&](int64_t n) {
+    for (int64_t i = 0; i < n; ++i, ++k) {
+      const StepResult r = env->step(actions[k % kActions]);
+      if (r.terminated || r.truncated) {
+        episode_lengths.push_back(env->elapsed_steps());
+        env->reset();
+      }
+    }
+  };
+  auto rate = [&](auto&& fn) {
+    fn(100);  // warm-up
+    int64_t n = 0, chunk = 100;
+    const auto t0 = Clock::now();
+    double elapsed = 0;
+    while (elapsed < seconds) {
+      fn(chunk);
+      n += chunk;
+      elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+    }
+    return n / elapsed;
+  };
+  BenchFigures figures;
+  const double env_rate = rate(run_env);
+  figures.push_back({"env_steps_per_s", env_rate});
+  if (auto* mj = dynamic_cast<MujocoEnv*>(env.get())) {
+    // The same model, stepped bare: frame_skip × mj_step per env step and nothing else, with the
+    // same actions and the episode lengths the env had (a fallen robot steps slower than a
+    // standing one, so the two loops must visit the same kind of states).
+    const mjModel* m = mj->model();
+    mjData* d = mj_makeData(m);
+    const int skip = mj->frame_skip();
+    if (episode_lengths.empty()) episode_lengths.push_back(spec.max_episode_steps);
+    int64_t j = 0, in_episode = 0;
+    size_t episode = 0;
+    auto run_raw = [&](int64_t n) {
+      for (int64_t i = 0; i < n; ++i, ++j) {
+        if (in_episode == 0) mj_resetData(m, d);
+        const auto& a = actions[j % kActions];
+        for (int u = 0; u < m->nu; ++u) d->ctrl[u] = a[u];
+        for (int s = 0; s < skip; ++s) mj_step(m, d);
+        if (++in_episode == episode_lengths[episode % episode_lengths.size()]) {
+          in_episode = 0;
+          ++episode;
+        }
+      }
+    };
+    const double raw_rate = rate(run_raw);
+    mj_deleteData(d);
+    figures.push_back({"raw_steps_per_s", raw_rate});
+    figures.push_back({"ratio", env_rate / raw_rate});
+    figures.push_back({"frame_skip", static_cast<double>(skip)});
+  }
+  return figures;
 }
 
 }  // namespace ddpg

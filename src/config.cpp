@@ -201,10 +201,9 @@ std::vector<FieldRef> config_fields(Config& c) {
        kInf,
        {"none", "actor", "critic", "both"}},
       {"agent", "n_critics", "critics; target uses their min (TD3 2)", &a.n_critics, 1, 16},
-      {"agent", "policy_delay", "critic updates per actor/target update (TD3 2)",
-       &a.policy_delay, 1, 1e6},
-      {"agent", "target_noise", "std of noise on target actions (TD3 0.2)", &a.target_noise, 0,
-       10},
+      {"agent", "policy_delay", "critic updates per actor/target update (TD3 2)", &a.policy_delay,
+       1, 1e6},
+      {"agent", "target_noise", "std of noise on target actions (TD3 0.2)", &a.target_noise, 0, 10},
       {"agent", "target_noise_clip", "clip of the target-action noise", &a.target_noise_clip, 0,
        10},
       {"noise", "type", "exploration noise", &n.type, -kInf, kInf, {"none", "gaussian", "ou"}},
@@ -380,8 +379,14 @@ std::vector<std::string> preset_names() {
 
 std::string preset_text(const std::string& name, const std::string& env_id) {
   if (name == "zoo") {
-    const std::string path = "configs/zoo/" + env_id + ".yaml";
-    if (const std::string* text = embedded_file(path)) return *text;
+    // A file for the env itself, else one for its family (e.g. configs/zoo/mujoco.yaml).
+    if (const std::string* text = embedded_file("configs/zoo/" + env_id + ".yaml")) return *text;
+    for (const auto& info : env_registry()) {
+      if (info.id != env_id) continue;
+      if (const std::string* text = embedded_file("configs/zoo/" + info.family + ".yaml")) {
+        return *text;
+      }
+    }
     std::vector<std::string> have;
     for (const auto& [p, t] : embedded_files()) {
       if (p.rfind("configs/zoo/", 0) == 0) have.push_back(p.substr(12, p.size() - 17));

@@ -11,7 +11,9 @@
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "ddpg/config.h"
 #include "ddpg/io.h"
@@ -203,6 +205,107 @@ TEST(Smoke, EnvsJsonAndEvalCommand) {
                         "policy_best.bin", "checkpoints/last.ckpt"}) {
     EXPECT_TRUE(file_exists(dir + "/" + f)) << f;
   }
+}
+
+TEST(Smoke, EnvsJsonListsEveryMujocoTask) {
+  const CommandResult r = run_command("envs --json");
+  ASSERT_EQ(r.exit_code, 0);
+  const auto envs = nlohmann::json::parse(r.output);
+  // (id, obs_dim, act_dim, max_episode_steps) from ENVIRONMENTS.md's summary table
+  const std::vector<std::tuple<std::string, int, int, int>> expected = {
+      {"HalfCheetah-v4", 17, 6, 1000},
+      {"HalfCheetah-v5", 17, 6, 1000},
+      {"Hopper-v4", 11, 3, 1000},
+      {"Hopper-v5", 11, 3, 1000},
+      {"Walker2d-v4", 17, 6, 1000},
+      {"Walker2d-v5", 17, 6, 1000},
+      {"Ant-v4", 27, 8, 1000},
+      {"Ant-v5", 105, 8, 1000},
+      {"Humanoid-v4", 376, 17, 1000},
+      {"Humanoid-v5", 348, 17, 1000},
+      {"HumanoidStandup-v4", 376, 17, 1000},
+      {"HumanoidStandup-v5", 348, 17, 1000},
+      {"Swimmer-v4", 8, 2, 1000},
+      {"Swimmer-v5", 8, 2, 1000},
+      {"Reacher-v4", 11, 2, 50},
+      {"Reacher-v5", 10, 2, 50},
+      {"Pusher-v4", 23, 7, 100},
+      {"Pusher-v5", 23, 7, 100},
+      {"InvertedPendulum-v4", 4, 1, 1000},
+      {"InvertedPendulum-v5", 4, 1, 1000},
+      {"InvertedDoublePendulum-v4", 11, 1, 1000},
+      {"InvertedDoublePendulum-v5", 9, 1, 1000}};
+  for (const auto& [id, obs, act, steps] : expected) {
+    bool found = false;
+    for (const auto& e : envs) {
+      if (e["id"] != id) continue;
+      found = true;
+      EXPECT_EQ(e["obs_dim"], obs) << id;
+      EXPECT_EQ(e["act_dim"], act) << id;
+      EXPECT_EQ(e["act_low"].size(), static_cast<size_t>(act)) << id;
+      EXPECT_EQ(e["max_episode_steps"], steps) << id;
+    }
+    EXPECT_TRUE(found) << id;
+  }
+}
+
+TEST(Smoke, RolloutIsDeterminedByModelAndActions) {
+  const std::string actions = temp_dir() + "/actions.csv";
+  std::string text;
+  for (int t = 0; t < 30; ++t) {
+    for (int i = 0; i < 6; ++i)
+      text += (i ? "," : "") + std::to_string(((t * 7 + i * 3) % 11) / 5.0 - 1.0);
+    text += "\n";
+  }
+  write_file_atomic(actions, text);
+  const std::string args =
+      "rollout HalfCheetah-v4 --set env.reset_noise_scale=0 --actions " + actions;
+  const CommandResult a = run_command(args + " --seed 1");
+  const CommandResult b = run_command(args + " --seed 2");
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  EXPECT_EQ(a.output, b.output);  // no reset noise: the seed does not matter
+  std::stringstream ss(a.output);
+  std::string line;
+  std::getline(ss, line);
+  EXPECT_EQ(line.rfind("step,reward,terminated,truncated,obs_0,", 0), 0u) << line;
+  EXPECT_NE(line.find("obs_16"), std::string::npos);
+  std::getline(ss, line);
+  EXPECT_EQ(line.rfind("0,,0,0,", 0), 0u) << line;  // the reset row has no reward
+  int rows = 1;
+  while (std::getline(ss, line)) ++rows;
+  EXPECT_EQ(rows, 31);
+  const CommandResult noisy = run_command("rollout HalfCheetah-v4 --seed 1 --actions " + actions);
+  EXPECT_NE(noisy.output, a.output);
+}
+
+TEST(Smoke, ModelAndBenchEnvCommands) {
+  CommandResult r = run_command("model Hopper-v4");
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.output.find("<mujoco"), std::string::npos);
+  EXPECT_NE(r.output.find("foot_joint"), std::string::npos);
+  r = run_command("model Pendulum-v1");
+  EXPECT_EQ(r.exit_code, 1);
+  r = run_command("bench env Hopper-v4 --seconds 0.2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* k : {"env_steps_per_s=", "raw_steps_per_s=", "ratio="}) {
+    EXPECT_NE(r.output.find(k), std::string::npos) << r.output;
+  }
+}
+
+TEST(Smoke, ZooPresetCoversMujocoFamily) {
+  ConfigSources src;
+  src.preset = "zoo";
+  src.env_id = "Swimmer-v4";
+  const Config c = resolve_config(src);
+  EXPECT_DOUBLE_EQ(c.agent.gamma, 0.9999);
+  EXPECT_EQ(c.trainer.learning_starts, 10000);
+  src.env_id = "Hopper-v5";
+  EXPECT_DOUBLE_EQ(resolve_config(src).agent.gamma, 0.99);
+  src.preset = "td3";
+  src.env_id = "Ant-v4";
+  const Config t = resolve_config(src);
+  EXPECT_EQ(t.agent.n_critics, 2);
+  EXPECT_EQ(t.trainer.learning_starts, 10000);
 }
 
 TEST(Smoke, BenchUpdatePrintsFigures) {
