@@ -337,5 +337,33 @@ TEST(Learning, PendulumZooReachesMinus200) {
   EXPECT_GE(sum / 3, -200.0);
 }
 
+// The MuJoCo check: InvertedPendulum-v4 with the `ourddpg` preset reaches a mean evaluation
+// return of 1000 (the maximum) within 50k steps, seed 0. The run goes in 10k-step chunks through
+// exact resume and stops at the first chunk whose evaluations reach 1000.
+TEST(Learning, InvertedPendulumReaches1000Within50k) {
+  ConfigSources src;
+  src.preset = "ourddpg";
+  src.env_id = "InvertedPendulum-v4";
+  src.seed = 0;
+  src.total_steps = 10000;
+  const std::string dir = temp_dir() + "/run";
+  train_new(resolve_config(src), dir, silent());
+  auto best = [&] {
+    std::stringstream ss(read_file(dir + "/eval.csv"));
+    std::string line;
+    std::getline(ss, line);
+    double b = -1e9;
+    while (std::getline(ss, line)) b = std::max(b, std::stod(line.substr(line.find(',') + 1)));
+    return b;
+  };
+  int64_t steps = 10000;
+  while (best() < 1000.0 && steps < 50000) {
+    steps += 10000;
+    train_resume(dir, steps, silent());
+  }
+  std::printf("best evaluation %.1f within %ld steps\n", best(), static_cast<long>(steps));
+  EXPECT_GE(best(), 1000.0);
+}
+
 }  // namespace
 }  // namespace ddpg
