@@ -90,21 +90,15 @@ int cmd_eval(const EvalArgs& args) {
     path = best;
   }
   if (!file_exists(path)) throw Error("'" + path + "' does not exist");
-  MlpActor actor = load_policy(path);
+  DeployedPolicy deployed = load_policy(path);
   auto env = make_env(cfg.env.id, cfg.env.options);
-  if (actor->obs_dim() != env->spec().obs_dim || actor->act_dim() != env->spec().act_dim) {
-    throw Error("'" + path + "' is a policy for obs/act sizes " + std::to_string(actor->obs_dim()) +
-                "/" + std::to_string(actor->act_dim()) + ", but " + cfg.env.id + " has " +
-                std::to_string(env->spec().obs_dim) + "/" + std::to_string(env->spec().act_dim));
+  if (deployed.obs_dim() != env->spec().obs_dim || deployed.act_dim() != env->spec().act_dim) {
+    throw Error("'" + path + "' is a policy for obs/act sizes " +
+                std::to_string(deployed.obs_dim()) + "/" + std::to_string(deployed.act_dim()) +
+                ", but " + cfg.env.id + " has " + std::to_string(env->spec().obs_dim) + "/" +
+                std::to_string(env->spec().act_dim));
   }
-  torch::Tensor obs = torch::zeros({1, actor->obs_dim()});
-  Policy policy = [&](const std::vector<double>& o, float* a) {
-    torch::NoGradGuard no_grad;
-    float* p = obs.data_ptr<float>();
-    for (size_t i = 0; i < o.size(); ++i) p[i] = static_cast<float>(o[i]);
-    const torch::Tensor out = actor->forward(obs).contiguous();
-    std::memcpy(a, out.data_ptr<float>(), sizeof(float) * actor->act_dim());
-  };
+  Policy policy = [&](const std::vector<double>& o, float* a) { deployed.act(o, a); };
   const uint64_t seed = args.seed ? *args.seed : Rng::derive(cfg.trainer.seed, 4);
   const EvalResult r = evaluate(policy, *env, args.episodes, seed);
   std::printf("%s (%s): %.2f +- %.2f over %d episodes\n", cfg.env.id.c_str(), path.c_str(),

@@ -8,7 +8,7 @@ namespace ddpg {
 namespace {
 
 const char* kPolicyMagic = "DDPGPOLI";
-const uint32_t kPolicyVersion = 1;
+const uint32_t kPolicyVersion = 2;
 
 void clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm) {
   if (max_norm <= 0) return;
@@ -76,7 +76,11 @@ void Adam::load(ArchiveReader& in, const std::string& name) {
 }
 
 Agent::Agent(const AgentConfig& cfg, int obs_dim, int act_dim, uint64_t seed)
-    : cfg_(cfg), obs_dim_(obs_dim), act_dim_(act_dim), rng_(Rng::derive(seed, 1)) {
+    : cfg_(cfg),
+      obs_dim_(obs_dim),
+      act_dim_(act_dim),
+      rng_(Rng::derive(seed, 1)),
+      obs_norm_(obs_dim, cfg.obs_norm_clip) {
   torch::manual_seed(seed);
   actor_ = MlpActor(obs_dim, act_dim, cfg);
   actor_target_ = MlpActor(obs_dim, act_dim, cfg);
@@ -92,6 +96,10 @@ Agent::Agent(const AgentConfig& cfg, int obs_dim, int act_dim, uint64_t seed)
   for (auto& c : critic_targets_) {
     for (auto& p : c->parameters()) p.set_requires_grad(false);
   }
+  if (cfg.target_weight_noise > 0) {
+    noisy_target_ = MlpActor(obs_dim, act_dim, cfg);
+    for (auto& p : noisy_target_->parameters()) p.set_requires_grad(false);
+  }
   actor_opt_ = std::make_unique<Adam>(actor_->parameters(), cfg.actor_lr);
   critic_opt_ = std::make_unique<Adam>(critic_params, cfg.critic_lr, cfg.critic_weight_decay);
   const int64_t b = cfg.batch_size;
@@ -100,51 +108,140 @@ Agent::Agent(const AgentConfig& cfg, int obs_dim, int act_dim, uint64_t seed)
   batch_.reward = torch::zeros({b, 1});
   batch_.next_obs = torch::zeros({b, obs_dim});
   batch_.terminated = torch::zeros({b, 1});
+  batch_.discount = torch::full({b, 1}, cfg.gamma);
   obs_one_ = torch::zeros({1, obs_dim});
   target_eps_ = torch::zeros({b, act_dim});
+  norm_mean_ = torch::zeros({1, obs_dim});
+  norm_inv_std_ = torch::ones({1, obs_dim});
+}
+
+void Agent::observe(const std::vector<double>& obs) {
+  if (!cfg_.obs_norm) return;
+  obs_norm_.update(obs);
+  norm_dirty_ = true;
+}
+
+void Agent::refresh_norm() {
+  if (!norm_dirty_) return;
+  obs_norm_.affine(norm_mean_.data_ptr<float>(), norm_inv_std_.data_ptr<float>());
+  norm_dirty_ = false;
+}
+
+torch::Tensor Agent::normalize(const torch::Tensor& obs) const {
+  if (!cfg_.obs_norm) return obs;
+  const double c = cfg_.obs_norm_clip;
+  return ((obs - norm_mean_) * norm_inv_std_).clamp_(-c, c);
 }
 
 void Agent::act(const std::vector<double>& obs, float* action) {
   torch::NoGradGuard no_grad;
   float* o = obs_one_.data_ptr<float>();
-  for (int i = 0; i < obs_dim_; ++i) o[i] = static_cast<float>(obs[i]);
+  if (cfg_.obs_norm) {
+    obs_norm_.normalize(obs.data(), o);
+  } else {
+    for (int i = 0; i < obs_dim_; ++i) o[i] = static_cast<float>(obs[i]);
+  }
   const torch::Tensor a = actor_->forward(obs_one_).contiguous();
   std::memcpy(action, a.data_ptr<float>(), sizeof(float) * act_dim_);
 }
 
 torch::Tensor Agent::act_batch(const torch::Tensor& obs) {
   torch::NoGradGuard no_grad;
-  return actor_->forward(obs);
+  refresh_norm();
+  return actor_->forward(normalize(obs));
+}
+
+void Agent::perturb(MlpActor& dst, MlpActor& src, double sigma, bool per_matrix) {
+  torch::NoGradGuard no_grad;
+  copy_parameters(*dst, *src);
+  for (auto& item : dst->named_parameters()) {
+    if (item.key().rfind("ln", 0) == 0) continue;  // LayerNorm gains and biases stay as they are
+    torch::Tensor p = item.value();
+    double scale = sigma;
+    if (per_matrix) scale *= std::sqrt(p.pow(2).mean().item<double>());
+    float* d = p.data_ptr<float>();
+    for (int64_t i = 0; i < p.numel(); ++i) d[i] += static_cast<float>(scale * rng_.normal());
+  }
+}
+
+void Agent::enable_param_noise(const NoiseConfig& noise) {
+  param_on_ = true;
+  param_cfg_ = noise;
+  param_.sigma = noise.param_initial_sigma;
+  param_.target = noise.sigma;
+  perturbed_actor_ = MlpActor(obs_dim_, act_dim_, cfg_);
+  adaptive_actor_ = MlpActor(obs_dim_, act_dim_, cfg_);
+  for (auto& p : perturbed_actor_->parameters()) p.set_requires_grad(false);
+  for (auto& p : adaptive_actor_->parameters()) p.set_requires_grad(false);
+  resample_perturbation();
+}
+
+void Agent::resample_perturbation() {
+  if (param_on_) perturb(perturbed_actor_, actor_, param_.sigma, false);
+}
+
+void Agent::act_perturbed(const std::vector<double>& obs, float* action) {
+  torch::NoGradGuard no_grad;
+  float* o = obs_one_.data_ptr<float>();
+  if (cfg_.obs_norm) {
+    obs_norm_.normalize(obs.data(), o);
+  } else {
+    for (int i = 0; i < obs_dim_; ++i) o[i] = static_cast<float>(obs[i]);
+  }
+  const torch::Tensor a = perturbed_actor_->forward(obs_one_).contiguous();
+  std::memcpy(action, a.data_ptr<float>(), sizeof(float) * act_dim_);
+}
+
+void Agent::adapt_param_noise(const torch::Tensor& obs) {
+  torch::NoGradGuard no_grad;
+  perturb(adaptive_actor_, actor_, param_.sigma, false);
+  const torch::Tensor diff = actor_->forward(obs) - adaptive_actor_->forward(obs);
+  param_.distance = std::sqrt(diff.pow(2).mean().item<double>());
+  if (param_.distance <= param_.target) {
+    param_.sigma *= param_cfg_.param_alpha;
+  } else {
+    param_.sigma /= param_cfg_.param_alpha;
+  }
 }
 
 torch::Tensor Agent::bellman_target(const Batch& b) {
   torch::NoGradGuard no_grad;
-  torch::Tensor next_action = actor_target_->forward(b.next_obs);  // (B, act_dim)
+  refresh_norm();
+  const torch::Tensor next_obs = normalize(b.next_obs);
+  MlpActor& target_actor = cfg_.target_weight_noise > 0 ? noisy_target_ : actor_target_;
+  if (cfg_.target_weight_noise > 0) {
+    perturb(noisy_target_, actor_target_, cfg_.target_weight_noise,
+            cfg_.target_weight_noise_draw == "per_matrix");
+  }
+  torch::Tensor next_action = target_actor->forward(next_obs);  // (B, act_dim)
   if (cfg_.target_noise > 0) {
-    // target-policy smoothing: clipped Gaussian noise, drawn from the agent's own RNG
+    // target-policy smoothing: clipped Gaussian noise from the agent's own RNG, one draw per
+    // sample (TD3) or one draw shared by the whole batch
+    const int64_t rows = cfg_.target_noise_draw == "shared" ? 1 : next_action.size(0);
     float* eps = target_eps_.data_ptr<float>();
     const double c = cfg_.target_noise_clip;
-    for (int64_t i = 0; i < target_eps_.numel(); ++i) {
+    for (int64_t i = 0; i < rows * act_dim_; ++i) {
       eps[i] = static_cast<float>(std::clamp(cfg_.target_noise * rng_.normal(), -c, c));
     }
-    next_action = (next_action + target_eps_.narrow(0, 0, next_action.size(0))).clamp_(-1, 1);
+    next_action = (next_action + target_eps_.narrow(0, 0, rows)).clamp_(-1, 1);
   }
-  torch::Tensor q_next = critic_targets_[0]->forward(b.next_obs, next_action);  // (B, 1)
+  torch::Tensor q_next = critic_targets_[0]->forward(next_obs, next_action);  // (B, 1)
   for (size_t i = 1; i < critic_targets_.size(); ++i) {
-    q_next = torch::min(q_next, critic_targets_[i]->forward(b.next_obs, next_action));
+    q_next = torch::min(q_next, critic_targets_[i]->forward(next_obs, next_action));
   }
-  // y = r + γ (1 − terminated) min_i Q'_i(s', a')
-  return b.reward + cfg_.gamma * (1.0 - b.terminated) * q_next;
+  // y = r + γ^k (1 − terminated) min_i Q'_i(s', a')   (k = 1 unless n-step)
+  return b.reward + b.discount * (1.0 - b.terminated) * q_next;
 }
 
 UpdateStats Agent::update(const Batch& b) {
   UpdateStats stats;
   const torch::Tensor y = bellman_target(b);  // (B, 1)
+  const torch::Tensor obs = normalize(b.obs);
 
   // Critics: regress each Q_i(s, a) on y, one Adam step for all.
   torch::Tensor q0, critic_loss;
   for (size_t i = 0; i < critics_.size(); ++i) {
-    const torch::Tensor q = critics_[i]->forward(b.obs, b.action);
+    const torch::Tensor q = critics_[i]->forward(obs, b.action);
     const torch::Tensor loss = (q - y).pow(2).mean();
     critic_loss = i == 0 ? loss : critic_loss + loss;
     if (i == 0) q0 = q;
@@ -160,7 +257,7 @@ UpdateStats Agent::update(const Batch& b) {
   if (updates_ % cfg_.policy_delay == 0) {
     // Actor: ascend Q_1(s, π(s)); the critic's weights need no gradient for this.
     for (auto& p : critics_[0]->parameters()) p.set_requires_grad(false);
-    const torch::Tensor actor_loss = -critics_[0]->forward(b.obs, actor_->forward(b.obs)).mean();
+    const torch::Tensor actor_loss = -critics_[0]->forward(obs, actor_->forward(obs)).mean();
     actor_opt_->zero_grad();
     actor_loss.backward();
     clip_grad_norm(actor_->parameters(), cfg_.grad_clip);
@@ -174,6 +271,7 @@ UpdateStats Agent::update(const Batch& b) {
     last_actor_loss_ = actor_loss.item<double>();
   }
   stats.actor_loss = last_actor_loss_;
+  if (param_on_ && updates_ % param_cfg_.param_adapt_every == 0) adapt_param_noise(obs);
 
   if (!std::isfinite(stats.critic_loss) || !std::isfinite(stats.actor_loss)) {
     throw Error("the loss became non-finite at update " + std::to_string(updates_) + " (critic " +
@@ -230,6 +328,14 @@ void Agent::save(ArchiveWriter& out) const {
   }
   actor_opt_->save(out, "actor");
   critic_opt_->save(out, "critic");
+  obs_norm_.save(out);
+  out.boolean(param_on_);
+  if (param_on_) {
+    out.f64(param_.sigma);
+    out.f64(param_.distance);
+    out.f64(param_.target);
+    save_module(out, *perturbed_actor_, "perturbed_actor");
+  }
 }
 
 void Agent::load(ArchiveReader& in) {
@@ -252,27 +358,61 @@ void Agent::load(ArchiveReader& in) {
   }
   actor_opt_->load(in, "actor");
   critic_opt_->load(in, "critic");
+  obs_norm_.load(in);
+  norm_dirty_ = true;
+  if (in.boolean() != param_on_) {
+    throw Error("'" + in.what() + "': parameter noise is " + (param_on_ ? "off" : "on") +
+                " in the checkpoint but not in this run (noise.type differs)");
+  }
+  if (param_on_) {
+    param_.sigma = in.f64();
+    param_.distance = in.f64();
+    param_.target = in.f64();
+    load_module(in, *perturbed_actor_, "perturbed_actor");
+  }
 }
 
-void save_policy(const std::string& path, const AgentConfig& cfg, MlpActor& actor) {
+DeployedPolicy::DeployedPolicy(MlpActor actor, std::optional<ObsNormalizer> norm)
+    : actor_(std::move(actor)), norm_(std::move(norm)) {
+  obs_ = torch::zeros({1, actor_->obs_dim()});
+}
+
+void DeployedPolicy::act(const std::vector<double>& obs, float* action) {
+  torch::NoGradGuard no_grad;
+  float* o = obs_.data_ptr<float>();
+  if (norm_) {
+    norm_->normalize(obs.data(), o);
+  } else {
+    for (int i = 0; i < actor_->obs_dim(); ++i) o[i] = static_cast<float>(obs[i]);
+  }
+  const torch::Tensor a = actor_->forward(obs_).contiguous();
+  std::memcpy(action, a.data_ptr<float>(), sizeof(float) * actor_->act_dim());
+}
+
+void save_policy(const std::string& path, Agent& agent) {
+  const AgentConfig& cfg = agent.config();
   ArchiveWriter out(kPolicyMagic, kPolicyVersion);
-  out.i64(actor->obs_dim());
-  out.i64(actor->act_dim());
+  out.i64(agent.actor()->obs_dim());
+  out.i64(agent.actor()->act_dim());
   out.u64(cfg.hidden.size());
   for (int h : cfg.hidden) out.i64(h);
   out.str(cfg.activation);
   out.str(cfg.layer_norm);
-  save_module(out, *actor, "actor");
+  save_module(out, *agent.actor(), "actor");
+  out.boolean(agent.obs_normalizer() != nullptr);
+  if (agent.obs_normalizer()) agent.obs_normalizer()->save(out);
   write_file_atomic(path, out.finish());
 }
 
-MlpActor load_policy(const std::string& path, AgentConfig* cfg_out) {
+DeployedPolicy load_policy(const std::string& path) {
   ArchiveReader in(read_file(path), kPolicyMagic, kPolicyVersion, path);
   AgentConfig cfg;
   const int obs_dim = static_cast<int>(in.i64());
   const int act_dim = static_cast<int>(in.i64());
   const uint64_t n = in.u64();
-  if (n > 64) throw Error("'" + path + "': implausible layer count; the file is damaged");
+  if (obs_dim <= 0 || act_dim <= 0 || n > 64) {
+    throw Error("'" + path + "': implausible policy header; the file is damaged");
+  }
   cfg.hidden.clear();
   for (uint64_t i = 0; i < n; ++i) cfg.hidden.push_back(static_cast<int>(in.i64()));
   cfg.activation = in.str();
@@ -281,8 +421,12 @@ MlpActor load_policy(const std::string& path, AgentConfig* cfg_out) {
   load_module(in, *actor, "actor");
   actor->eval();
   for (auto& p : actor->parameters()) p.set_requires_grad(false);
-  if (cfg_out) *cfg_out = cfg;
-  return actor;
+  std::optional<ObsNormalizer> norm;
+  if (in.boolean()) {
+    norm = ObsNormalizer(obs_dim, 5.0);
+    norm->load(in);
+  }
+  return DeployedPolicy(std::move(actor), std::move(norm));
 }
 
 }  // namespace ddpg

@@ -71,6 +71,15 @@ void set_field(FieldRef& f, const std::string& text, const std::string& origin,
           double v;
           if (!parse_double(text, v)) return bad("a number");
           *p = v;
+        } else if constexpr (std::is_same_v<T, bool>) {
+          const std::string t = trim(text);
+          if (t == "true" || t == "1" || t == "yes" || t == "on") {
+            *p = true;
+          } else if (t == "false" || t == "0" || t == "no" || t == "off") {
+            *p = false;
+          } else {
+            return bad("true or false");
+          }
         } else if constexpr (std::is_same_v<T, std::string>) {
           *p = trim(text);
         } else if constexpr (std::is_same_v<T, std::vector<int>>) {
@@ -173,6 +182,14 @@ void apply_section_map(Config& c, const YAML::Node& root, const std::string& ori
 
 }  // namespace
 
+double scheduled_sigma(const NoiseConfig& cfg, int64_t step) {
+  if (cfg.schedule == "constant") return cfg.sigma;
+  const double f = std::min(1.0, static_cast<double>(step) / cfg.schedule_steps);
+  if (cfg.schedule == "linear") return cfg.sigma + f * (cfg.sigma_final - cfg.sigma);
+  // exponential: geometric interpolation, σ0 (σ1/σ0)^f
+  return cfg.sigma * std::pow(cfg.sigma_final / cfg.sigma, f);
+}
+
 std::vector<FieldRef> config_fields(Config& c) {
   auto& a = c.agent;
   auto& n = c.noise;
@@ -206,11 +223,50 @@ std::vector<FieldRef> config_fields(Config& c) {
       {"agent", "target_noise", "std of noise on target actions (TD3 0.2)", &a.target_noise, 0, 10},
       {"agent", "target_noise_clip", "clip of the target-action noise", &a.target_noise_clip, 0,
        10},
-      {"noise", "type", "exploration noise", &n.type, -kInf, kInf, {"none", "gaussian", "ou"}},
+      {"agent",
+       "target_noise_draw",
+       "target noise: per_sample or one shared draw per batch",
+       &a.target_noise_draw,
+       -kInf,
+       kInf,
+       {"per_sample", "shared"}},
+      {"agent", "target_weight_noise", "sigma of noise on target actor weights; 0 off",
+       &a.target_weight_noise, 0, 10},
+      {"agent",
+       "target_weight_noise_draw",
+       "weight noise scale: all (one sigma) or per_matrix",
+       &a.target_weight_noise_draw,
+       -kInf,
+       kInf,
+       {"all", "per_matrix"}},
+      {"agent", "n_step", "n-step returns", &a.n_step, 1, 1000},
+      {"agent", "obs_norm", "normalise observations (running mean/std)", &a.obs_norm},
+      {"agent", "obs_norm_clip", "clip of normalised observations", &a.obs_norm_clip, 0.1, 1e6},
+      {"noise",
+       "type",
+       "exploration noise",
+       &n.type,
+       -kInf,
+       kInf,
+       {"none", "gaussian", "ou", "param"}},
       {"noise", "sigma", "noise std (Gaussian) or OU sigma, action units", &n.sigma, 0, 100},
       {"noise", "theta", "OU mean reversion", &n.theta, 0, 1e6},
       {"noise", "dt", "OU time step", &n.dt, 1e-9, 1e6},
       {"noise", "mu", "OU long-run mean", &n.mu, -1, 1},
+      {"noise", "param_initial_sigma", "initial weight sigma of parameter noise",
+       &n.param_initial_sigma, 1e-9, 100},
+      {"noise", "param_alpha", "parameter-noise adaptation factor", &n.param_alpha, 1, 10},
+      {"noise", "param_adapt_every", "updates between parameter-noise adaptations",
+       &n.param_adapt_every, 1, 1e9},
+      {"noise",
+       "schedule",
+       "sigma schedule",
+       &n.schedule,
+       -kInf,
+       kInf,
+       {"constant", "linear", "exponential"}},
+      {"noise", "sigma_final", "sigma at the end of the schedule", &n.sigma_final, 0, 100},
+      {"noise", "schedule_steps", "env steps of the schedule", &n.schedule_steps, 1, 1e12},
       {"trainer", "seed", "run seed", &t.seed, 0, kInf},
       {"trainer", "total_steps", "env steps of the whole run", &t.total_steps, 1, 1e12},
       {"trainer", "learning_starts", "random-action steps before updates", &t.learning_starts, 0,
@@ -290,6 +346,8 @@ void validate(const Config& cfg, ConfigErrors& errors) {
               errors.add(f.name() + " = '" + *p +
                          "' is not allowed (choose one of: " + join(f.choices, ", ") + ")");
             }
+          } else if constexpr (std::is_same_v<T, bool>) {
+            // any value is valid
           } else if constexpr (std::is_same_v<T, std::vector<int>>) {
             if (p->empty()) errors.add(f.name() + " must list at least one layer size");
             for (int v : *p) {
@@ -313,6 +371,11 @@ void validate(const Config& cfg, ConfigErrors& errors) {
     errors.add("agent.critic_action_layer = " + std::to_string(c.agent.critic_action_layer) +
                " needs at least " + std::to_string(c.agent.critic_action_layer + 1) +
                " hidden layers (agent.hidden has " + std::to_string(c.agent.hidden.size()) + ")");
+  }
+  if (c.noise.schedule == "exponential" && (c.noise.sigma <= 0 || c.noise.sigma_final <= 0)) {
+    errors.add(
+        "noise.schedule = exponential needs noise.sigma > 0 and noise.sigma_final > 0 "
+        "(use linear to decay to 0)");
   }
   if (c.agent.batch_size > c.agent.buffer_size) {
     errors.add("agent.batch_size (" + std::to_string(c.agent.batch_size) +
@@ -349,6 +412,8 @@ std::string to_yaml(const Config& cfg) {
           using T = std::remove_pointer_t<decltype(p)>;
           if constexpr (std::is_same_v<T, double>) {
             value = format_double(*p);
+          } else if constexpr (std::is_same_v<T, bool>) {
+            value = *p ? "true" : "false";
           } else if constexpr (std::is_same_v<T, std::string>) {
             value = "\"" + *p + "\"";
           } else if constexpr (std::is_same_v<T, std::vector<int>>) {

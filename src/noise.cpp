@@ -38,7 +38,7 @@ void OrnsteinUhlenbeckNoise::add_to(float* action) {
 }
 
 std::unique_ptr<ActionNoise> make_noise(const NoiseConfig& cfg, int act_dim, uint64_t seed) {
-  if (cfg.type == "none") return std::make_unique<NoNoise>(act_dim, seed);
+  if (cfg.type == "none" || cfg.type == "param") return std::make_unique<NoNoise>(act_dim, seed);
   if (cfg.type == "gaussian") return std::make_unique<GaussianNoise>(act_dim, cfg.sigma, seed);
   if (cfg.type == "ou") {
     return std::make_unique<OrnsteinUhlenbeckNoise>(act_dim, cfg.theta, cfg.sigma, cfg.dt, cfg.mu,

@@ -14,10 +14,11 @@ ReplayBuffer::ReplayBuffer(int64_t capacity, int obs_dim, int act_dim)
   action_.reset(new float[capacity * act_dim]);
   reward_.reset(new float[capacity]);
   terminated_.reset(new float[capacity]);
+  discount_.reset(new float[capacity]);
 }
 
 void ReplayBuffer::add(const std::vector<double>& obs, const float* action, double reward,
-                       const std::vector<double>& next_obs, bool terminated) {
+                       const std::vector<double>& next_obs, bool terminated, double discount) {
   float* o = obs_.get() + next_ * obs_dim_;
   float* no = next_obs_.get() + next_ * obs_dim_;
   for (int i = 0; i < obs_dim_; ++i) {
@@ -27,6 +28,7 @@ void ReplayBuffer::add(const std::vector<double>& obs, const float* action, doub
   std::memcpy(action_.get() + next_ * act_dim_, action, sizeof(float) * act_dim_);
   reward_[next_] = static_cast<float>(reward);
   terminated_[next_] = terminated ? 1.0f : 0.0f;
+  discount_[next_] = static_cast<float>(discount);
   next_ = (next_ + 1) % capacity_;
   if (size_ < capacity_) ++size_;
 }
@@ -37,7 +39,8 @@ void ReplayBuffer::sample_indices(Rng& rng, int n, std::vector<int64_t>& indices
 }
 
 void ReplayBuffer::gather(const std::vector<int64_t>& indices, float* obs, float* action,
-                          float* reward, float* next_obs, float* terminated) const {
+                          float* reward, float* next_obs, float* terminated,
+                          float* discount) const {
   const size_t ob = sizeof(float) * obs_dim_, ab = sizeof(float) * act_dim_;
   for (size_t k = 0; k < indices.size(); ++k) {
     const int64_t i = indices[k];
@@ -46,6 +49,7 @@ void ReplayBuffer::gather(const std::vector<int64_t>& indices, float* obs, float
     std::memcpy(action + k * act_dim_, action_.get() + i * act_dim_, ab);
     reward[k] = reward_[i];
     terminated[k] = terminated_[i];
+    discount[k] = discount_[i];
   }
 }
 
@@ -61,6 +65,7 @@ void ReplayBuffer::save(ArchiveWriter& out) const {
   out.floats(reward_.get(), size_);
   out.floats(next_obs_.get(), size_ * obs_dim_);
   out.floats(terminated_.get(), size_);
+  out.floats(discount_.get(), size_);
 }
 
 void ReplayBuffer::load(ArchiveReader& in) {
@@ -83,6 +88,78 @@ void ReplayBuffer::load(ArchiveReader& in) {
   in.floats(reward_.get(), size_, "replay rewards");
   in.floats(next_obs_.get(), size_ * obs_dim_, "replay next_obs");
   in.floats(terminated_.get(), size_, "replay terminated");
+  in.floats(discount_.get(), size_, "replay discount");
+}
+
+NStepAccumulator::NStepAccumulator(int n, double gamma, int obs_dim, int act_dim)
+    : n_(n),
+      obs_dim_(obs_dim),
+      act_dim_(act_dim),
+      gamma_(gamma),
+      obs_(n, std::vector<double>(obs_dim)),
+      action_(n, std::vector<float>(act_dim)),
+      ret_(n),
+      discount_(n) {
+  if (n < 1) throw Error("n-step returns need n >= 1");
+}
+
+void NStepAccumulator::add(const std::vector<double>& obs, const float* action, double reward,
+                           const std::vector<double>& next_obs, bool terminated, bool episode_end,
+                           ReplayBuffer& replay) {
+  // every pending transition gains this reward, discounted by its age
+  for (int j = 0; j < count_; ++j) {
+    const int i = (head_ + j) % n_;
+    ret_[i] += discount_[i] * reward;
+    discount_[i] *= gamma_;
+  }
+  const int slot = (head_ + count_) % n_;
+  obs_[slot] = obs;
+  std::memcpy(action_[slot].data(), action, sizeof(float) * act_dim_);
+  ret_[slot] = reward;
+  discount_[slot] = gamma_;
+  ++count_;
+  if (count_ == n_) emit_front(next_obs, terminated, replay);
+  if (episode_end) {
+    while (count_ > 0) emit_front(next_obs, terminated, replay);
+    head_ = 0;
+  }
+}
+
+void NStepAccumulator::emit_front(const std::vector<double>& next_obs, bool terminated,
+                                  ReplayBuffer& replay) {
+  replay.add(obs_[head_], action_[head_].data(), ret_[head_], next_obs, terminated,
+             discount_[head_]);
+  head_ = (head_ + 1) % n_;
+  --count_;
+}
+
+void NStepAccumulator::save(ArchiveWriter& out) const {
+  out.tag("nstep");
+  out.i64(n_);
+  out.i64(head_);
+  out.i64(count_);
+  for (int i = 0; i < n_; ++i) {
+    out.doubles(obs_[i]);
+    out.floats(action_[i].data(), act_dim_);
+  }
+  out.doubles(ret_);
+  out.doubles(discount_);
+}
+
+void NStepAccumulator::load(ArchiveReader& in) {
+  in.expect_tag("nstep");
+  if (in.i64() != n_) throw Error("'" + in.what() + "': n-step setting differs from this run");
+  head_ = static_cast<int>(in.i64());
+  count_ = static_cast<int>(in.i64());
+  if (head_ < 0 || head_ >= n_ || count_ < 0 || count_ > n_) {
+    throw Error("'" + in.what() + "': n-step counters out of range");
+  }
+  for (int i = 0; i < n_; ++i) {
+    in.doubles(obs_[i].data(), obs_dim_, "n-step obs");
+    in.floats(action_[i].data(), act_dim_, "n-step action");
+  }
+  in.doubles(ret_.data(), n_, "n-step returns");
+  in.doubles(discount_.data(), n_, "n-step discounts");
 }
 
 }  // namespace ddpg

@@ -34,7 +34,8 @@ enum Stream : uint64_t {
 };
 
 const char* kProgressHeader =
-    "step,episode,return,length,critic_loss,actor_loss,mean_q,updates,steps_per_s,time_s";
+    "step,episode,return,length,critic_loss,actor_loss,mean_q,updates,param_noise_sigma,"
+    "param_noise_distance,steps_per_s,time_s";
 const char* kEvalHeader = "step,mean_return,std_return,episodes,mean_length";
 
 std::atomic<int> g_stop_signal{0};
@@ -80,10 +81,13 @@ class Loop {
                                      Rng::derive(seed, kTorchStream));
     replay_ = std::make_unique<ReplayBuffer>(cfg.agent.buffer_size, spec.obs_dim, spec.act_dim);
     noise_ = make_noise(cfg.noise, spec.act_dim, Rng::derive(seed, kNoiseStream));
+    if (cfg.noise.type == "param") agent_->enable_param_noise(cfg.noise);
+    nstep_ = std::make_unique<NStepAccumulator>(cfg.agent.n_step, cfg.agent.gamma, spec.obs_dim,
+                                                spec.act_dim);
     action_rng_.seed_with(Rng::derive(seed, kActionStream));
     replay_rng_.seed_with(Rng::derive(seed, kReplayStream));
     action_.resize(spec.act_dim);
-    env_->reset(Rng::derive(seed, kEnvStream));
+    agent_->observe(env_->reset(Rng::derive(seed, kEnvStream)));
     noise_->reset();
   }
 
@@ -127,6 +131,7 @@ class Loop {
     env_->save_state(out);
     agent_->save(out);
     noise_->save(out);
+    nstep_->save(out);
     replay_->save(out);
     write_file_atomic(checkpoint_path(), out.finish());
   }
@@ -162,6 +167,7 @@ class Loop {
     env_->load_state(in);
     agent_->load(in);
     noise_->load(in);
+    nstep_->load(in);
     replay_->load(in);
     if (!in.at_end()) throw Error("'" + path + "' has trailing data (mismatched layout)");
   }
@@ -185,15 +191,24 @@ class Loop {
       if (step_ < t.learning_starts) {
         for (auto& a : action_) a = static_cast<float>(action_rng_.uniform(-1.0, 1.0));
       } else {
-        agent_->act(env_->obs(), action_.data());
-        noise_->add_to(action_.data());
+        const double sigma = scheduled_sigma(cfg_.noise, step_);
+        if (cfg_.noise.type == "param") {
+          agent_->set_param_noise_target(sigma);
+          agent_->act_perturbed(env_->obs(), action_.data());
+        } else {
+          agent_->act(env_->obs(), action_.data());
+          noise_->set_sigma(sigma);
+          noise_->add_to(action_.data());
+        }
         for (auto& a : action_) a = std::clamp(a, -1.0f, 1.0f);
       }
       rescale_action(action_.data(), spec, env_action);
       obs_ = env_->obs();
       const StepResult r = env_->step(env_action);
       // store: terminated stops the bootstrap, truncated does not
-      replay_->add(obs_, action_.data(), r.reward, env_->obs(), r.terminated);
+      nstep_->add(obs_, action_.data(), r.reward, env_->obs(), r.terminated,
+                  r.terminated || r.truncated, *replay_);
+      agent_->observe(env_->obs());
       ++step_;
       episode_return_ += r.reward;
       ++episode_length_;
@@ -230,7 +245,7 @@ class Loop {
     // The final evaluation, when the schedule did not just run one. The checkpoint above was
     // written before it, so a resumed run drops this row and evaluates on its own schedule.
     if (last_eval_step_ != step_) run_eval();
-    save_policy(dir_ + "/policy_final.bin", cfg_.agent, agent_->actor());
+    save_policy(dir_ + "/policy_final.bin", *agent_);
     summary.final_eval_mean = last_eval_mean_;
     summary.final_eval_std = last_eval_std_;
     summary.best_eval_mean = best_eval_;
@@ -248,7 +263,7 @@ class Loop {
     replay_->sample_indices(replay_rng_, cfg_.agent.batch_size, indices_);
     replay_->gather(indices_, b.obs.data_ptr<float>(), b.action.data_ptr<float>(),
                     b.reward.data_ptr<float>(), b.next_obs.data_ptr<float>(),
-                    b.terminated.data_ptr<float>());
+                    b.terminated.data_ptr<float>(), b.discount.data_ptr<float>());
     last_stats_ = agent_->update(b);
   }
 
@@ -260,17 +275,23 @@ class Loop {
     const int64_t episode_steps = std::min(episode_length_, step_ - start_step_);
     const double rate = episode_secs > 0 ? episode_steps / episode_secs : 0.0;
     episode_start_secs_ = secs;
-    progress_.append(std::to_string(step_) + "," + std::to_string(episode_) + "," +
-                     format_double(episode_return_) + "," + std::to_string(episode_length_) + "," +
-                     format_double(last_stats_.critic_loss) + "," +
-                     format_double(last_stats_.actor_loss) + "," +
-                     format_double(last_stats_.mean_q) + "," + std::to_string(agent_->updates()) +
-                     "," + fmt("%.1f", rate) + "," + fmt("%.2f", elapsed_before_ + secs));
+    progress_.append(
+        std::to_string(step_) + "," + std::to_string(episode_) + "," +
+        format_double(episode_return_) + "," + std::to_string(episode_length_) + "," +
+        format_double(last_stats_.critic_loss) + "," + format_double(last_stats_.actor_loss) + "," +
+        format_double(last_stats_.mean_q) + "," + std::to_string(agent_->updates()) + "," +
+        param_columns() + "," + fmt("%.1f", rate) + "," + fmt("%.2f", elapsed_before_ + secs));
     last_episode_return_ = episode_return_;
     episode_return_ = 0;
     episode_length_ = 0;
-    env_->reset();
+    agent_->observe(env_->reset());
     noise_->reset();
+    agent_->resample_perturbation();  // parameter noise: a new θ̃ per episode
+  }
+
+  std::string param_columns() const {
+    const ParamNoiseState* p = agent_->param_noise();
+    return p ? format_double(p->sigma) + "," + format_double(p->distance) : ",";
   }
 
   void run_eval() {
@@ -289,7 +310,7 @@ class Loop {
     if (on_schedule && (!have_best_ || r.mean_return > best_eval_)) {
       have_best_ = true;
       best_eval_ = r.mean_return;
-      save_policy(dir_ + "/policy_best.bin", cfg_.agent, agent_->actor());
+      save_policy(dir_ + "/policy_best.bin", *agent_);
     }
     if (!opts_.quiet && !(opts_.show_progress && ::isatty(2))) {
       std::fprintf(stderr, "step %ld: eval %.2f +- %.2f over %d episodes\n",
@@ -333,6 +354,7 @@ class Loop {
   std::unique_ptr<Agent> agent_;
   std::unique_ptr<ReplayBuffer> replay_;
   std::unique_ptr<ActionNoise> noise_;
+  std::unique_ptr<NStepAccumulator> nstep_;
   Rng action_rng_, replay_rng_;
   std::vector<float> action_;
   std::vector<double> obs_;

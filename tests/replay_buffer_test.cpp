@@ -13,7 +13,7 @@ void add_numbered(ReplayBuffer& rb, int i) {
   const std::vector<double> obs = {double(i), double(-i)};
   const std::vector<double> next = {double(i + 1), double(-i - 1)};
   const float action[1] = {static_cast<float>(i) / 100.0f};
-  rb.add(obs, action, i * 10.0, next, i % 3 == 0);
+  rb.add(obs, action, i * 10.0, next, i % 3 == 0, 0.5 + i);
 }
 
 TEST(ReplayBuffer, WrapsAroundOverwritingOldest) {
@@ -49,8 +49,9 @@ TEST(ReplayBuffer, GatherCopiesRows) {
   ReplayBuffer rb(10, 2, 1);
   for (int i = 0; i < 4; ++i) add_numbered(rb, i);
   std::vector<int64_t> idx = {3, 0};
-  float obs[4], act[2], rew[2], next[4], term[2];
-  rb.gather(idx, obs, act, rew, next, term);
+  float obs[4], act[2], rew[2], next[4], term[2], disc[2];
+  rb.gather(idx, obs, act, rew, next, term, disc);
+  EXPECT_EQ(disc[0], 3.5f);
   EXPECT_EQ(obs[0], 3.0f);
   EXPECT_EQ(obs[2], 0.0f);
   EXPECT_EQ(next[1], -4.0f);

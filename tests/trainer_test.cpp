@@ -94,7 +94,7 @@ TEST(Smoke, ResumeEqualsUninterruptedRun) {
     std::stringstream ss(csv);
     while (std::getline(ss, line)) {
       size_t pos = 0;
-      for (int i = 0; i < 8; ++i) pos = line.find(',', pos) + 1;
+      for (int i = 0; i < 10; ++i) pos = line.find(',', pos) + 1;
       out += line.substr(0, pos) + "\n";
     }
     return out;

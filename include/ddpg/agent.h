@@ -18,11 +18,13 @@
 
 #include <torch/torch.h>
 
+#include <optional>
 #include <vector>
 
 #include "ddpg/config.h"
 #include "ddpg/io.h"
 #include "ddpg/networks.h"
+#include "ddpg/obs_normalizer.h"
 #include "ddpg/rng.h"
 
 namespace ddpg {
@@ -47,11 +49,12 @@ class Adam {
 
 // One sampled batch, preallocated once: the replay gathers straight into these.
 struct Batch {
-  torch::Tensor obs;         // (B, obs_dim)
+  torch::Tensor obs;         // (B, obs_dim), raw (the agent normalises when configured)
   torch::Tensor action;      // (B, act_dim), in [-1, 1]
-  torch::Tensor reward;      // (B, 1)
+  torch::Tensor reward;      // (B, 1), n-step discounted sum for n > 1
   torch::Tensor next_obs;    // (B, obs_dim)
   torch::Tensor terminated;  // (B, 1), 1 where the episode terminated
+  torch::Tensor discount;    // (B, 1), γ^k of the bootstrap (γ for one-step transitions)
 
   // Copies another batch's contents into this one's storage.
   void copy_from_for_test(const Batch& o) {
@@ -60,6 +63,7 @@ struct Batch {
     reward.copy_(o.reward);
     next_obs.copy_(o.next_obs);
     terminated.copy_(o.terminated);
+    discount.copy_(o.discount);
   }
 };
 
@@ -69,6 +73,18 @@ struct UpdateStats {
   double mean_q = 0.0;  // mean Q(s, a) over the batch
 };
 
+// Adaptive parameter-space noise (Plappert et al. 2018) on the actor. The behaviour policy is a
+// perturbed copy θ̃ = θ + N(0, σ_w²) of the actor's weights and biases (LayerNorm gains and biases
+// are never perturbed), resampled at each episode start and fixed within it. Every `adapt_every`
+// updates a separate copy is perturbed from the current actor and its RMS action distance to the
+// actor on a replay batch, d = sqrt(mean((π(s) − π̃(s))²)), moves σ_w: ×α if d ≤ δ, ÷α otherwise,
+// with δ the desired action std (noise.sigma, scheduled).
+struct ParamNoiseState {
+  double sigma = 0.0;     // current σ_w
+  double distance = 0.0;  // last measured d (0 before the first adaptation)
+  double target = 0.0;    // δ
+};
+
 class Agent {
  public:
   // Networks are initialised from LibTorch's generator seeded with `seed`.
@@ -76,8 +92,20 @@ class Agent {
 
   // π(s) for one observation, written as act_dim floats in [-1, 1].
   void act(const std::vector<double>& obs, float* action);
-  // π(s) for a batch (B, obs_dim) → (B, act_dim).
+  // π(s) for a batch of raw observations (B, obs_dim) → (B, act_dim).
   torch::Tensor act_batch(const torch::Tensor& obs);
+
+  // Observation statistics: the trainer shows every observation of the training env.
+  void observe(const std::vector<double>& obs);
+  const ObsNormalizer* obs_normalizer() const { return cfg_.obs_norm ? &obs_norm_ : nullptr; }
+
+  // Parameter-space noise: on, with its config; resample at episode start; act with θ̃.
+  void enable_param_noise(const NoiseConfig& noise);
+  void resample_perturbation();
+  void act_perturbed(const std::vector<double>& obs, float* action);
+  void set_param_noise_target(double delta) { param_.target = delta; }
+  const ParamNoiseState* param_noise() const { return param_on_ ? &param_ : nullptr; }
+  MlpActor& perturbed_actor() { return perturbed_actor_; }
 
   UpdateStats update(const Batch& batch);
   // The Bellman target y for a batch (no gradient); exposed for tests.
@@ -89,20 +117,35 @@ class Agent {
   MlpActor& actor_target() { return actor_target_; }
   MlpCritic& critic_target(int i = 0) { return critic_targets_[i]; }
   int64_t updates() const { return updates_; }
+  const AgentConfig& config() const { return cfg_; }
 
   void save(ArchiveWriter& out) const;
   void load(ArchiveReader& in);
 
  private:
+  torch::Tensor normalize(const torch::Tensor& obs) const;  // identity unless obs_norm
+  void refresh_norm();
+  // dst ← src + noise on every weight and bias (not LayerNorm), from rng_.
+  void perturb(MlpActor& dst, MlpActor& src, double sigma, bool per_matrix);
+  void adapt_param_noise(const torch::Tensor& obs);
+
   AgentConfig cfg_;
   int obs_dim_, act_dim_;
   MlpActor actor_{nullptr}, actor_target_{nullptr};
   std::vector<MlpCritic> critics_, critic_targets_;
   std::unique_ptr<Adam> actor_opt_, critic_opt_;  // critic_opt_ steps all critics together
-  Rng rng_;                   // target-action noise
-  torch::Tensor target_eps_;  // (B, act_dim) scratch for that noise
+  Rng rng_;                                       // target-action noise, weight perturbations
+  torch::Tensor target_eps_;                      // (B, act_dim) scratch for target-action noise
+  MlpActor noisy_target_{nullptr};  // target actor with weight noise (target_weight_noise > 0)
   Batch batch_;
   torch::Tensor obs_one_;  // (1, obs_dim) scratch for act()
+  ObsNormalizer obs_norm_;
+  torch::Tensor norm_mean_, norm_inv_std_;  // (1, obs_dim) float copies of the statistics
+  bool norm_dirty_ = true;
+  bool param_on_ = false;
+  NoiseConfig param_cfg_;
+  ParamNoiseState param_;
+  MlpActor perturbed_actor_{nullptr}, adaptive_actor_{nullptr};
   int64_t updates_ = 0;
   double last_actor_loss_ = 0.0;  // reported on updates that skip the actor
 };
@@ -111,9 +154,24 @@ class Agent {
 void save_module(ArchiveWriter& out, const torch::nn::Module& m, const std::string& name);
 void load_module(ArchiveReader& in, torch::nn::Module& m, const std::string& name);
 
-// A deployable policy file: the actor's architecture and weights, nothing else.
-void save_policy(const std::string& path, const AgentConfig& cfg, MlpActor& actor);
-// Loads a policy file written by save_policy; returns the actor (eval mode, no gradients).
-MlpActor load_policy(const std::string& path, AgentConfig* cfg_out = nullptr);
+// A deployable policy: the actor and the observation normalisation it was trained with. It maps a
+// raw observation to an action in [-1, 1]; rescale it to the env's bounds with rescale_action.
+class DeployedPolicy {
+ public:
+  DeployedPolicy(MlpActor actor, std::optional<ObsNormalizer> norm);
+  void act(const std::vector<double>& obs, float* action);
+  int obs_dim() const { return actor_->obs_dim(); }
+  int act_dim() const { return actor_->act_dim(); }
+
+ private:
+  MlpActor actor_;
+  std::optional<ObsNormalizer> norm_;
+  torch::Tensor obs_;  // (1, obs_dim)
+};
+
+// Writes the agent's actor (and normaliser) as a policy file, atomically.
+void save_policy(const std::string& path, Agent& agent);
+// Loads a policy file written by save_policy. Throws Error for a damaged or foreign file.
+DeployedPolicy load_policy(const std::string& path);
 
 }  // namespace ddpg

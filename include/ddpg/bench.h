@@ -25,8 +25,8 @@ struct UpdateBenchOptions {
 BenchFigures bench_update(const UpdateBenchOptions& opts);
 
 // bench env: env steps per second under uniform random actions (resetting at episode ends), and for
-// MuJoCo envs the raw mj_step rate of the same model divided by the frame skip, measured in the same
-// run: env_steps_per_s, raw_steps_per_s, ratio = env / raw.
+// MuJoCo envs the raw mj_step rate of the same model divided by the frame skip, measured in the
+// same run: env_steps_per_s, raw_steps_per_s, ratio = env / raw.
 BenchFigures bench_env(const std::string& env_id, double seconds);
 
 }  // namespace ddpg

@@ -40,15 +40,36 @@ struct AgentConfig {
   int policy_delay = 1;            // critic updates per actor and target update (TD3 2)
   double target_noise = 0.0;       // std of Gaussian noise on target actions (TD3 0.2)
   double target_noise_clip = 0.5;  // that noise is clipped to ±target_noise_clip (TD3 0.5)
+  std::string target_noise_draw = "per_sample";  // per_sample (TD3), or shared: one ε per batch
+  double target_weight_noise = 0.0;  // σ of Gaussian noise on the target actor's weights; 0 off
+  std::string target_weight_noise_draw =
+      "all";  // all: one σ for every matrix; per_matrix: σ·rms(W)
+  // Further switches:
+  int n_step = 1;         // n-step returns: r_t + ... + γ^{n−1} r_{t+n−1} + γ^n Q'(s_{t+n})
+  bool obs_norm = false;  // normalise observations by running mean/std (Baselines: on)
+  double obs_norm_clip = 5.0;  // normalised observations are clipped to ±this
 };
 
 struct NoiseConfig {
-  std::string type = "gaussian";  // exploration noise: none, gaussian, ou (paper: ou)
+  std::string type = "gaussian";  // exploration noise: none, gaussian, ou, param (paper: ou)
   double sigma = 0.1;   // std of Gaussian noise / OU σ, in [-1, 1] action units (paper 0.2)
   double theta = 0.15;  // OU mean reversion θ
   double dt = 1e-2;     // OU time step: x += θ(μ−x)dt + σ√dt·N (SB3 1e-2; rllab/paper 1)
   double mu = 0.0;      // OU long-run mean μ
+  // Adaptive parameter-space noise (Plappert et al. 2018), type `param`: the actor's weights get
+  // N(0, σ_w²); σ_w adapts so that the RMS action change tracks `sigma` (the desired action std).
+  double param_initial_sigma = 0.2;  // initial σ_w (Baselines adaptive-param_0.2)
+  double param_alpha = 1.01;         // σ_w ×α when the distance is below `sigma`, ÷α above
+  int param_adapt_every = 50;        // updates between adaptations (Baselines 50)
+  // Schedules of `sigma` over env steps: constant, linear or exponential from `sigma` to
+  // `sigma_final` over `schedule_steps` steps, then constant.
+  std::string schedule = "constant";
+  double sigma_final = 0.0;
+  int64_t schedule_steps = 100000;
 };
+
+// σ at env step `step` under the config's schedule.
+double scheduled_sigma(const NoiseConfig& cfg, int64_t step);
 
 struct TrainerConfig {
   uint64_t seed = 0;                 // seeds networks, env resets, replay sampling and noise
@@ -76,11 +97,17 @@ struct Config {
 
 // One settable field: its key, its comment, where it lives and what values it allows.
 struct FieldRef {
-  using Ptr = std::variant<double*, int64_t*, int*, uint64_t*, std::string*, std::vector<int>*>;
+  using Ptr =
+      std::variant<double*, int64_t*, int*, uint64_t*, bool*, std::string*, std::vector<int>*>;
   FieldRef(std::string section_, std::string key_, std::string doc_, Ptr ptr_, double min_ = -1e300,
            double max_ = 1e300, std::vector<std::string> choices_ = {})
-      : section(std::move(section_)), key(std::move(key_)), doc(std::move(doc_)), ptr(ptr_),
-        min(min_), max(max_), choices(std::move(choices_)) {}
+      : section(std::move(section_)),
+        key(std::move(key_)),
+        doc(std::move(doc_)),
+        ptr(ptr_),
+        min(min_),
+        max(max_),
+        choices(std::move(choices_)) {}
   std::string section, key, doc;
   Ptr ptr;
   double min, max;                   // inclusive bounds for numbers (and list elements)

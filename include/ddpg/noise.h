@@ -6,6 +6,8 @@
 //   ou        : Ornstein-Uhlenbeck, x ← x + θ(μ − x)dt + σ√dt·N(0, 1) per dimension, reset to μ at
 //               each episode start (Lillicrap et al. 2015; SB3's parameterisation with explicit dt:
 //               dt = 1 gives rllab's x ← x + θ(μ − x) + σN).
+//   param     : parameter-space noise lives in the agent (Agent::enable_param_noise); here it is
+//               no action noise.
 #pragma once
 
 #include <memory>
@@ -26,6 +28,8 @@ class ActionNoise {
   // Adds one noise sample to `action` (act_dim values).
   virtual void add_to(float* action) = 0;
   virtual std::string name() const = 0;
+  // Changes σ (noise schedules); the process state is kept.
+  virtual void set_sigma(double) {}
 
   void save(ArchiveWriter& out) const;
   void load(ArchiveReader& in);
@@ -51,6 +55,7 @@ class GaussianNoise : public ActionNoise {
       : ActionNoise(act_dim, seed), sigma_(sigma) {}
   void add_to(float* action) override;
   std::string name() const override { return "gaussian"; }
+  void set_sigma(double sigma) override { sigma_ = sigma; }
 
  private:
   double sigma_;
@@ -63,6 +68,7 @@ class OrnsteinUhlenbeckNoise : public ActionNoise {
   void reset() override;
   void add_to(float* action) override;
   std::string name() const override { return "ou"; }
+  void set_sigma(double sigma) override { sigma_ = sigma; }
   const std::vector<double>& state() const { return x_; }
 
  protected:
