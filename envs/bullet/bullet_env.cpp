@@ -238,7 +238,8 @@ void BulletWorld::save(ArchiveWriter& out) const {
     out.u64(m->getNumContacts());
     // btManifoldPoint is plain data (its user pointer is unused here); the archive is only read
     // back by the same binary.
-    for (int p = 0; p < m->getNumContacts(); ++p) out.raw(&m->getContactPoint(p), sizeof(btManifoldPoint));
+    for (int p = 0; p < m->getNumContacts(); ++p)
+      out.raw(&m->getContactPoint(p), sizeof(btManifoldPoint));
   }
 }
 
@@ -356,8 +357,8 @@ void register_bullet_envs(std::vector<EnvInfo>& registry) {
     int kind;  // 0 walker, 1 pendulum, 2 reacher
   };
   static const Entry entries[] = {
-      {"InvertedPendulumBulletEnv-v0", "cart-pole balance on Bullet; +1 per step until |theta| > 0.2",
-       1},
+      {"InvertedPendulumBulletEnv-v0",
+       "cart-pole balance on Bullet; +1 per step until |theta| > 0.2", 1},
       {"InvertedDoublePendulumBulletEnv-v0",
        "double cart-pole balance on Bullet; 10 minus tip-height and x penalties", 1},
       {"InvertedPendulumSwingupBulletEnv-v0",
@@ -369,8 +370,7 @@ void register_bullet_envs(std::vector<EnvInfo>& registry) {
       {"HalfCheetahBulletEnv-v0",
        "planar cheetah on Bullet running toward a target 1 km away; never terminates", 0},
       {"AntBulletEnv-v0", "four-legged ant on Bullet running toward a target 1 km away", 0},
-      {"HumanoidBulletEnv-v0", "17-joint humanoid on Bullet running toward a target 1 km away",
-       0},
+      {"HumanoidBulletEnv-v0", "17-joint humanoid on Bullet running toward a target 1 km away", 0},
   };
   for (const Entry& e : entries) {
     const std::string id = e.id;

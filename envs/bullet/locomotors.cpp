@@ -24,8 +24,8 @@ constexpr double kGravity = 9.8;
 constexpr double kTimestep = 0.0165 / 4;  // stadium scene: 4 sub-steps per env step
 constexpr int kFrameSkip = 4;
 constexpr double kWalkTargetX = 1000.0, kWalkTargetY = 0.0;
-constexpr double kElectricityCost = -2.0;   // per mean |a · joint_speed|
-constexpr double kStallTorqueCost = -0.1;   // per mean a²
+constexpr double kElectricityCost = -2.0;    // per mean |a · joint_speed|
+constexpr double kStallTorqueCost = -0.1;    // per mean a²
 constexpr double kJointsAtLimitCost = -0.1;  // per joint with |relative position| > 0.99
 constexpr double kFloorFriction = 0.8, kFloorRestitution = 0.5;
 
@@ -46,7 +46,15 @@ struct WalkerSpec {
 
 const std::vector<WalkerSpec>& walker_specs() {
   static const std::vector<WalkerSpec> specs = {
-      {"HopperBulletEnv-v0", "hopper.xml", "torso", {"foot"}, 0.75, {}, Alive::kUpright, 1.0, 15,
+      {"HopperBulletEnv-v0",
+       "hopper.xml",
+       "torso",
+       {"foot"},
+       0.75,
+       {},
+       Alive::kUpright,
+       1.0,
+       15,
        false},
       {"Walker2DBulletEnv-v0",
        "walker2d.xml",
@@ -88,12 +96,23 @@ const std::vector<WalkerSpec>& walker_specs() {
        "torso",
        {"right_foot", "left_foot"},
        0.41,
-       {{"abdomen_z", 100.0},      {"abdomen_y", 100.0},       {"abdomen_x", 100.0},
-        {"right_hip_x", 100.0},    {"right_hip_z", 100.0},     {"right_hip_y", 300.0},
-        {"right_knee", 200.0},     {"left_hip_x", 100.0},      {"left_hip_z", 100.0},
-        {"left_hip_y", 300.0},     {"left_knee", 200.0},       {"right_shoulder1", 75.0},
-        {"right_shoulder2", 75.0}, {"right_elbow", 75.0},      {"left_shoulder1", 75.0},
-        {"left_shoulder2", 75.0},  {"left_elbow", 75.0}},
+       {{"abdomen_z", 100.0},
+        {"abdomen_y", 100.0},
+        {"abdomen_x", 100.0},
+        {"right_hip_x", 100.0},
+        {"right_hip_z", 100.0},
+        {"right_hip_y", 300.0},
+        {"right_knee", 200.0},
+        {"left_hip_x", 100.0},
+        {"left_hip_z", 100.0},
+        {"left_hip_y", 300.0},
+        {"left_knee", 200.0},
+        {"right_shoulder1", 75.0},
+        {"right_shoulder2", 75.0},
+        {"right_elbow", 75.0},
+        {"left_shoulder1", 75.0},
+        {"left_shoulder2", 75.0},
+        {"left_elbow", 75.0}},
        Alive::kHumanoid,
        4.25,
        44,
@@ -112,7 +131,8 @@ class WalkerBulletEnv : public BulletEnv {
     // ordered_joints: every moving joint but the planar root's "ignore*" ones, in link order
     for (size_t l = 1; l < m.links.size(); ++l) {
       const mjcf::Link& link = m.links[l];
-      if (link.joint == mjcf::JointType::kFixed || link.joint_name.rfind("ignore", 0) == 0) continue;
+      if (link.joint == mjcf::JointType::kFixed || link.joint_name.rfind("ignore", 0) == 0)
+        continue;
       joints_.push_back(joint(link.joint_name));
       double coef = 100.0;
       for (const auto& [name, c] : s.power_coef) {

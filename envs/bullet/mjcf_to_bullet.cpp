@@ -1,8 +1,8 @@
 // mjcf_to_bullet: see mjcf_to_bullet.h.
 #include "envs/bullet/mjcf_to_bullet.h"
 
-#include <BulletCollision/CollisionShapes/btCapsuleShape.h>
 #include <BulletCollision/CollisionShapes/btBoxShape.h>
+#include <BulletCollision/CollisionShapes/btCapsuleShape.h>
 #include <BulletCollision/CollisionShapes/btCompoundShape.h>
 #include <BulletCollision/CollisionShapes/btCylinderShape.h>
 #include <BulletCollision/CollisionShapes/btMultiSphereShape.h>
@@ -26,8 +26,8 @@ namespace ddpg {
 namespace mjcf {
 namespace {
 
-constexpr double kDensity = 1000.0;        // the importer's fixed density (geom density ignored)
-constexpr double kDefaultFriction = 0.5;   // the importer's lateral friction without a friction
+constexpr double kDensity = 1000.0;         // the importer's fixed density (geom density ignored)
+constexpr double kDefaultFriction = 0.5;    // the importer's lateral friction without a friction
 constexpr double kCollisionMargin = 0.001;  // pybullet's margin for every MJCF shape
 
 std::vector<double> numbers(const char* text) {
@@ -144,8 +144,8 @@ struct Parser {
 
   int create_link(const char* name) {
     Link l;
-    l.name = name ? name
-                  : "link" + std::to_string(model_index) + "_" + std::to_string(links.size());
+    l.name =
+        name ? name : "link" + std::to_string(model_index) + "_" + std::to_string(links.size());
     links.push_back(l);
     joint_seq.push_back(-1);
     return static_cast<int>(links.size()) - 1;
@@ -300,15 +300,25 @@ btCollisionShape* make_shape(const Geom& g) {
         s = new btCapsuleShapeZ(g.radius, 2.0 * g.half_length);
       }
       break;
-    case GeomType::kCylinder:
-      // Only the fromto-less form is needed by the robots here; a fromto cylinder would need the
-      // importer's extra rotation, which none of the assets uses.
-      if (g.has_fromto) throw Error("geom '" + g.name + "': fromto cylinders are not supported");
-      s = new btCylinderShapeZ(btVector3(g.radius, g.radius, g.half_length));
+    case GeomType::kCylinder: {
+      // a fromto cylinder is placed by shape_frame
+      const double half = g.has_fromto ? 0.5 * (g.to - g.from).length() : g.half_length;
+      s = new btCylinderShapeZ(btVector3(g.radius, g.radius, half));
       break;
+    }
   }
   s->setMargin(kCollisionMargin);
   return s;
+}
+
+// The shape's frame in the body frame: the geom's own, except for a fromto cylinder, which the
+// importer centres between its ends with its z axis along them.
+btTransform shape_frame(const Geom& g) {
+  if (g.type != GeomType::kCylinder || !g.has_fromto) return g.frame;
+  const btVector3 d = g.to - g.from;
+  btQuaternion q = btQuaternion::getIdentity();
+  if (d.length2() > SIMD_EPSILON) q = shortestArcQuat(btVector3(0, 0, 1), d.normalized());
+  return btTransform(q, 0.5 * (g.from + g.to));
 }
 
 }  // namespace
@@ -394,7 +404,7 @@ Built add_to_world(const Model& model, btMultiBodyDynamicsWorld* world, bool sel
     for (const Geom& g : l.geoms) {
       btCollisionShape* s = make_shape(g);
       b.shapes.push_back(s);
-      c->addChildShape(com_inv * g.frame, s);
+      c->addChildShape(com_inv * shape_frame(g), s);
     }
     b.shapes.push_back(c);
     compounds[i] = c;
@@ -454,14 +464,16 @@ Built add_to_world(const Model& model, btMultiBodyDynamicsWorld* world, bool sel
     col->setRestitution(0.0);
     col->setActivationState(DISABLE_DEACTIVATION);
     const bool is_static = i == 0 && fixed;
-    if (is_static) col->setCollisionFlags(col->getCollisionFlags() | btCollisionObject::CF_STATIC_OBJECT);
+    if (is_static)
+      col->setCollisionFlags(col->getCollisionFlags() | btCollisionObject::CF_STATIC_OBJECT);
     // every MJCF geom carries a group and a mask (the defaults when unset): the last one counts
     world->addCollisionObject(col, l.geoms.back().group, l.geoms.back().mask);
     if (i == 0) {
       mb->setBaseCollider(col);
     } else {
       mb->getLink(i - 1).m_collider = col;
-      if (self_collision) mb->getLink(i - 1).m_flags |= BT_MULTIBODYLINKFLAGS_DISABLE_ALL_PARENT_COLLISION;
+      if (self_collision)
+        mb->getLink(i - 1).m_flags |= BT_MULTIBODYLINKFLAGS_DISABLE_ALL_PARENT_COLLISION;
     }
     b.colliders[i] = col;
   }

@@ -44,14 +44,14 @@ enum class GeomType { kSphere, kCapsule, kCylinder, kBox, kPlane };
 struct Geom {
   std::string name;
   GeomType type = GeomType::kSphere;
-  double radius = 0.0;       // sphere, capsule, cylinder
-  double half_length = 0.0;  // capsule, cylinder without fromto: along local z
+  double radius = 0.0;              // sphere, capsule, cylinder
+  double half_length = 0.0;         // capsule, cylinder without fromto: along local z
   btVector3 half_extents{0, 0, 0};  // box
   bool has_fromto = false;
-  btVector3 from{0, 0, 0}, to{0, 0, 0};  // in the body frame
+  btVector3 from{0, 0, 0}, to{0, 0, 0};            // in the body frame
   btTransform frame = btTransform::getIdentity();  // pos/quat/axisangle, in the body frame
   double volume = 0.0;
-  double friction = 0.5;  // friction[0]
+  double friction = 0.5;    // friction[0]
   int group = 1, mask = 1;  // contype, conaffinity
 };
 
@@ -63,7 +63,7 @@ struct Link {
   std::string name;        // body name, or link<model>_<index> for the massless joint links
   std::string joint_name;  // joint to the parent; "" for the base
   JointType joint = JointType::kFixed;
-  int parent = -1;          // index into Model::links; -1 for the base (links[0])
+  int parent = -1;  // index into Model::links; -1 for the base (links[0])
   btTransform parent_to_link = btTransform::getIdentity();  // link frame in parent frame, q = 0
   btVector3 axis{1, 0, 0};  // joint axis in the link frame (normalised)
   bool limited = false;
