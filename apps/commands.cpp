@@ -174,7 +174,7 @@ int cmd_rollout(const RolloutArgs& args) {
 int cmd_envs(bool json) {
   nlohmann::json all = nlohmann::json::array();
   if (!json)
-    std::printf("%-34s %5s %5s  %-28s %6s  %s\n", "id", "obs", "act", "action bounds", "steps",
+    std::printf("%-36s %5s %5s  %-16s %6s  %s\n", "id", "obs", "act", "action bounds", "steps",
                 "family");
   for (const auto& info : env_registry()) {
     auto env = make_env(info.id);
@@ -194,7 +194,7 @@ int cmd_envs(bool json) {
       bool uniform = true;
       for (int i = 0; i < s.act_dim; ++i) uniform &= s.act_low[i] == lo && s.act_high[i] == hi;
       bounds = uniform ? "[" + format_double(lo) + ", " + format_double(hi) + "]" : "per dimension";
-      std::printf("%-34s %5d %5d  %-28s %6d  %s\n", s.id.c_str(), s.obs_dim, s.act_dim,
+      std::printf("%-36s %5d %5d  %-16s %6d  %s\n", s.id.c_str(), s.obs_dim, s.act_dim,
                   bounds.c_str(), s.max_episode_steps, info.family.c_str());
     }
   }

@@ -4,6 +4,7 @@
 #include "ddpg/env.h"
 #include "envs/classic/mountain_car_continuous.h"
 #include "envs/classic/pendulum.h"
+#include "envs/bullet/bullet_env.h"
 #include "envs/mujoco/mujoco_env.h"
 
 namespace ddpg {
@@ -40,6 +41,7 @@ const std::vector<EnvInfo>& env_registry() {
                  "underpowered car must rock up a hill; sparse +100 at the goal (Gymnasium)",
                  simple_factory<MountainCarContinuous>()});
     register_mujoco_envs(r);
+    register_bullet_envs(r);
     return r;
   }();
   return registry;
