@@ -1,6 +1,9 @@
 // The `ddpg` subcommands: see commands.h.
 #include "apps/commands.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -10,6 +13,7 @@
 #include <sstream>
 
 #include "ddpg/agent.h"
+#include "ddpg/embedded.h"
 #include "ddpg/env.h"
 #include "ddpg/evaluate.h"
 #include "ddpg/io.h"
@@ -228,6 +232,54 @@ int cmd_model(const std::string& env_id) {
 
 int cmd_config(const ConfigSources& sources) {
   std::fputs(to_yaml(resolve_config(with_default_preset(sources))).c_str(), stdout);
+  return 0;
+}
+
+int cmd_sweep(const SweepOptions& opts) { return run_sweep(opts) == 0 ? 0 : 1; }
+
+int cmd_report(const std::vector<std::string>& paths, const std::string& out_arg) {
+  const std::string* script = embedded_file("scripts/report.py");
+  if (!script) throw Error("this build carries no report script (scripts/report.py)");
+  // Debian's python3 first: it is the one python3-matplotlib installs into (a python3 earlier on
+  // PATH, e.g. pyenv's, may lack it).
+  std::string python;
+  for (const std::string candidate : {"/usr/bin/python3", "python3"}) {
+    if (std::system((candidate + " -c 'import matplotlib' >/dev/null 2>&1").c_str()) == 0) {
+      python = candidate;
+      break;
+    }
+  }
+  if (python.empty()) {
+    throw Error(
+        "'ddpg report' needs python3 with matplotlib: run scripts/build, which installs "
+        "python3-matplotlib");
+  }
+  std::string out = out_arg;
+  if (out.empty()) {
+    out = paths.size() == 1 && file_exists(paths[0] + "/manifest.json") ? paths[0] + "/report"
+                                                                        : "report";
+  }
+  char tmpl[] = "/tmp/ddpg_report_XXXXXX";
+  const int fd = mkstemp(tmpl);
+  if (fd < 0) throw Error("cannot create a temporary file for the report script");
+  ::close(fd);
+  write_file_atomic(tmpl, *script);
+  std::vector<std::string> args = {python, tmpl, "--out", out};
+  for (const auto& p : paths) args.push_back(p);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execvp(python.c_str(), argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ::unlink(tmpl);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw Error("the report script failed (see its message above)");
+  }
   return 0;
 }
 

@@ -7,6 +7,7 @@
 
 #include "ddpg/bench.h"
 #include "ddpg/config.h"
+#include "ddpg/sweep.h"
 
 namespace ddpg::cli {
 
@@ -39,5 +40,7 @@ int cmd_bench_update(const UpdateBenchOptions& opts);
 int cmd_bench_env(const std::string& env_id, double seconds);
 int cmd_model(const std::string& env_id);
 int cmd_config(const ConfigSources& sources);
+int cmd_sweep(const SweepOptions& opts);
+int cmd_report(const std::vector<std::string>& paths, const std::string& out);
 
 }  // namespace ddpg::cli

@@ -1,7 +1,10 @@
 // `ddpg`: the command line of the project. Each subcommand is one function in commands.cpp.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
+#include <sstream>
 
 #include "apps/commands.h"
 #include "ddpg/io.h"
@@ -19,6 +22,14 @@ void add_config_options(CLI::App* cmd, ddpg::ConfigSources& src) {
   cmd->add_option_function<int64_t>(
       "--steps", [&src](const int64_t& n) { src.total_steps = n; },
       "total env steps (trainer.total_steps)");
+}
+
+// The running binary, so that sweep workers run the same build.
+std::string self_path() {
+  char buf[4096];
+  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) throw ddpg::Error("cannot find the running binary (/proc/self/exe)");
+  return std::string(buf, n);
 }
 
 }  // namespace
@@ -83,6 +94,27 @@ int main(int argc, char** argv) {
   auto* model = app.add_subcommand("model", "print the MJCF model a MuJoCo env uses");
   model->add_option("env", model_env, "env id")->required();
 
+  ddpg::SweepOptions sweep;
+  std::string sweep_envs, sweep_seeds, sweep_variants;
+  auto* sw = app.add_subcommand("sweep", "run a grid of (variants x envs x seeds), resumably");
+  sw->add_option("grid", sweep.grid_file, "grid YAML (see configs/ablations)")->required();
+  sw->add_option("--out", sweep.out, "sweep folder")->required();
+  sw->add_option("--jobs", sweep.jobs, "parallel runs (default: number of cores)");
+  sw->add_flag("--dry-run", sweep.dry_run, "list the runs and their status, run nothing");
+  sw->add_option("--envs", sweep_envs, "comma-separated env ids (replace the grid's)");
+  sw->add_option("--seeds", sweep_seeds, "comma-separated seeds (replace the grid's)");
+  sw->add_option("--variants", sweep_variants, "comma-separated variants to run (default all)");
+  sw->add_option_function<int64_t>(
+      "--steps", [&sweep](const int64_t& n) { sweep.steps = n; }, "total steps of every run");
+  sw->add_option("--set", sweep.sets, "section.key=value for every run (repeatable)");
+  sw->add_flag("--quiet,-q", sweep.quiet, "no progress output");
+
+  std::vector<std::string> report_paths;
+  std::string report_out;
+  auto* rep = app.add_subcommand("report", "figures and a Markdown summary of a sweep or runs");
+  rep->add_option("paths", report_paths, "sweep folder(s) or run folders")->required();
+  rep->add_option("--out", report_out, "output folder (default SWEEP/report or ./report)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& err) {
@@ -92,6 +124,23 @@ int main(int argc, char** argv) {
   try {
     if (*t) return ddpg::cli::cmd_train(train);
     if (*e) return ddpg::cli::cmd_eval(eval);
+    if (*sw) {
+      auto split = [](const std::string& text) {
+        std::vector<std::string> out;
+        std::stringstream ss(text);
+        std::string item;
+        while (std::getline(ss, item, ',')) {
+          if (!item.empty()) out.push_back(item);
+        }
+        return out;
+      };
+      sweep.envs = split(sweep_envs);
+      sweep.variants = split(sweep_variants);
+      for (const auto& s : split(sweep_seeds)) sweep.seeds.push_back(std::stoull(s));
+      sweep.self_exe = self_path();
+      return ddpg::cli::cmd_sweep(sweep);
+    }
+    if (*rep) return ddpg::cli::cmd_report(report_paths, report_out);
     if (*be) return ddpg::cli::cmd_bench_env(bench_env_id, bench_env_seconds);
     if (*model) return ddpg::cli::cmd_model(model_env);
     if (*ro) return ddpg::cli::cmd_rollout(rollout);

@@ -250,6 +250,13 @@ class Loop {
     summary.final_eval_std = last_eval_std_;
     summary.best_eval_mean = best_eval_;
     summary.seconds = elapsed_before_ + seconds_since_start();
+    // summary.json marks a finished run (sweeps skip it) and holds its headline figures.
+    const nlohmann::json js = {{"steps", summary.steps},
+                               {"final_eval_mean", summary.final_eval_mean},
+                               {"final_eval_std", summary.final_eval_std},
+                               {"best_eval_mean", summary.best_eval_mean},
+                               {"seconds", summary.seconds}};
+    write_file_atomic(dir_ + "/summary.json", js.dump(2) + "\n");
     return summary;
   }
 
@@ -427,6 +434,8 @@ TrainSummary train_resume(const std::string& run_dir, std::optional<int64_t> tot
     write_file_atomic(run_dir + "/config.yaml", to_yaml(cfg));
   }
   make_dirs(run_dir + "/checkpoints");
+  if (!file_exists(run_dir + "/meta.json")) write_meta(cfg, run_dir);
+  ::unlink((run_dir + "/summary.json").c_str());  // not finished until it ends again
   Loop loop(cfg, run_dir, opts);
   if (file_exists(loop.checkpoint_path())) {
     loop.load_checkpoint();

@@ -1,0 +1,59 @@
+// Sweep: an ablation study as (config deltas × envs × seeds), one run folder each, run by parallel
+// worker processes, resumable, with a manifest that the report reads.
+//
+// A grid file (YAML) names the study:
+//
+//   question: Does the exploration noise matter?   # shown in the report
+//   axis: noise                                    # what the variants vary (bar chart title)
+//   envs: [Pendulum-v1, InvertedPendulum-v4]
+//   seeds: [0, 1, 2]
+//   preset: zoo          # optional base preset ("" or none: library defaults; default: zoo where
+//                        # the env has one)
+//   steps: 20000         # optional trainer.total_steps for every run
+//   base: {trainer: {eval_every: 2000}}   # optional deltas for every run
+//   variants:            # name → deltas, applied after base
+//     gaussian: {noise: {type: gaussian}}
+//     ou: {noise: {type: ou, sigma: 0.2}}
+//
+// Runs live in OUT/<variant>/<env>/seed_<k>. A finished run (summary.json at its total steps) is
+// skipped; a run with a checkpoint is resumed; others start. Each worker is a `ddpg train --resume`
+// child process with one LibTorch thread unless the grid sets trainer.threads.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ddpg/config.h"
+
+namespace ddpg {
+
+struct SweepOptions {
+  std::string grid_file;
+  std::string out;
+  int jobs = 0;  // 0: number of cores
+  bool dry_run = false;
+  std::vector<std::string> envs;      // override the grid's envs
+  std::vector<uint64_t> seeds;        // override the grid's seeds
+  std::optional<int64_t> steps;       // override the grid's steps
+  std::vector<std::string> sets;      // section.key=value for every run
+  std::vector<std::string> variants;  // run only these variants
+  bool quiet = false;
+  std::string self_exe;  // the ddpg binary that runs the workers
+};
+
+struct SweepRun {
+  std::string variant, env;
+  uint64_t seed = 0;
+  std::string dir;
+  Config config;
+  std::string status;  // done, partial, new
+};
+
+// Expands the grid (with overrides) into runs and resolves every config; throws Error listing all
+// problems.
+std::vector<SweepRun> plan_sweep(const SweepOptions& opts);
+// Runs the sweep; returns the number of failed runs.
+int run_sweep(const SweepOptions& opts);
+
+}  // namespace ddpg

@@ -1,0 +1,362 @@
+// Sweep runner: see sweep.h.
+#include "ddpg/sweep.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "ddpg/embedded.h"
+#include "ddpg/env.h"
+#include "ddpg/io.h"
+
+namespace ddpg {
+namespace {
+
+std::atomic<int> g_sweep_signal{0};
+void on_sweep_signal(int sig) { g_sweep_signal = sig; }
+
+std::string yaml_text(const YAML::Node& n) {
+  YAML::Emitter e;
+  e << n;
+  return e.c_str();
+}
+
+// The config of one run: preset → base → variant → --set → steps, seed; one LibTorch thread per
+// worker unless the grid or --set says otherwise.
+Config run_config(const YAML::Node& grid, const std::string& variant_yaml, const std::string& env,
+                  uint64_t seed, const SweepOptions& opts, ConfigErrors& errors) {
+  Config c;
+  c.env.id = env;
+  c.trainer.threads = 1;
+  std::string preset = grid["preset"] ? grid["preset"].as<std::string>() : "";
+  if (!grid["preset"]) {
+    try {
+      preset_text("zoo", env);
+      preset = "zoo";
+    } catch (const Error&) {
+    }
+  }
+  if (!preset.empty() && preset != "none") {
+    try {
+      apply_yaml(c, preset_text(preset, env), "preset " + preset, errors);
+    } catch (const Error& e) {
+      errors.add(e.what());
+    }
+  }
+  c.trainer.threads = 1;
+  if (grid["base"]) apply_yaml(c, yaml_text(grid["base"]), "grid base", errors);
+  apply_yaml(c, variant_yaml, "variant", errors);
+  for (const auto& s : opts.sets) apply_set(c, s, errors);
+  // steps: one number for every env, or a map env → steps with an optional `default`
+  if (const YAML::Node steps = grid["steps"]) {
+    if (steps.IsMap()) {
+      if (steps[env]) {
+        c.trainer.total_steps = steps[env].as<int64_t>();
+      } else if (steps["default"]) {
+        c.trainer.total_steps = steps["default"].as<int64_t>();
+      }
+    } else {
+      c.trainer.total_steps = steps.as<int64_t>();
+    }
+  }
+  if (opts.steps) c.trainer.total_steps = *opts.steps;
+  c.env.id = env;
+  c.trainer.seed = seed;
+  return c;
+}
+
+// The config text with total_steps blanked: runs may be continued to more steps.
+std::string comparable(Config c) {
+  c.trainer.total_steps = 0;
+  return to_yaml(c);
+}
+
+int64_t summary_steps(const std::string& dir) {
+  if (!file_exists(dir + "/summary.json")) return -1;
+  try {
+    return nlohmann::json::parse(read_file(dir + "/summary.json")).at("steps").get<int64_t>();
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
+// The step of a run's last logged episode (0 when none), read from the end of progress.csv.
+int64_t logged_step(const std::string& dir) {
+  std::ifstream in(dir + "/progress.csv", std::ios::binary | std::ios::ate);
+  if (!in) return 0;
+  const std::streamoff size = in.tellg();
+  const std::streamoff from = std::max<std::streamoff>(0, size - 4096);
+  in.seekg(from);
+  std::string tail((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!tail.empty() && tail.back() == '\n') tail.pop_back();
+  const auto nl = tail.find_last_of('\n');
+  const std::string last = nl == std::string::npos ? tail : tail.substr(nl + 1);
+  try {
+    return std::stoll(last.substr(0, last.find(',')));
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+void write_manifest(const SweepOptions& opts, const YAML::Node& grid,
+                    const std::vector<SweepRun>& runs) {
+  nlohmann::json js;
+  js["grid"] = opts.grid_file;
+  js["question"] = grid["question"] ? grid["question"].as<std::string>() : "";
+  js["axis"] = grid["axis"] ? grid["axis"].as<std::string>() : "variant";
+  js["runs"] = nlohmann::json::array();
+  for (const auto& r : runs) {
+    js["runs"].push_back({{"variant", r.variant},
+                          {"env", r.env},
+                          {"seed", r.seed},
+                          {"dir", r.dir.substr(opts.out.size() + 1)},
+                          {"status", r.status},
+                          {"total_steps", r.config.trainer.total_steps}});
+  }
+  write_file_atomic(opts.out + "/manifest.json", js.dump(2) + "\n");
+}
+
+// A grid file's text: the path itself, or a grid shipped in configs/ablations by name.
+std::string grid_text(const std::string& path) {
+  if (file_exists(path)) return read_file(path);
+  for (const std::string& key : {"configs/ablations/" + path + ".yaml", path}) {
+    if (const std::string* text = embedded_file(key)) return *text;
+  }
+  std::string shipped;
+  for (const auto& [key, text] : embedded_files()) {
+    if (key.rfind("configs/ablations/", 0) == 0) shipped += " " + key.substr(18, key.size() - 23);
+  }
+  throw Error("grid file '" + path + "' does not exist (shipped grids:" + shipped + ")");
+}
+
+YAML::Node load_grid(const std::string& path) {
+  try {
+    YAML::Node grid = YAML::Load(grid_text(path));
+    if (!grid.IsMap()) throw Error("grid file '" + path + "' must be a YAML mapping");
+    return grid;
+  } catch (const YAML::Exception& e) {
+    throw Error("grid file '" + path + "': malformed YAML at line " +
+                std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+}
+
+}  // namespace
+
+std::vector<SweepRun> plan_sweep(const SweepOptions& opts) {
+  const YAML::Node grid = load_grid(opts.grid_file);
+  ConfigErrors errors;
+  for (const auto& kv : grid) {
+    const std::string key = kv.first.as<std::string>();
+    static const std::vector<std::string> known = {"question", "axis",  "envs", "seeds",
+                                                   "preset",   "steps", "base", "variants"};
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      errors.add("grid '" + opts.grid_file + "': unknown key '" + key +
+                 "' (keys: question, axis, envs, seeds, preset, steps, base, variants)");
+    }
+  }
+  std::vector<std::string> envs = opts.envs;
+  if (envs.empty() && grid["envs"]) envs = grid["envs"].as<std::vector<std::string>>();
+  std::vector<uint64_t> seeds = opts.seeds;
+  if (seeds.empty()) {
+    seeds =
+        grid["seeds"] ? grid["seeds"].as<std::vector<uint64_t>>() : std::vector<uint64_t>{0, 1, 2};
+  }
+  if (envs.empty()) errors.add("grid '" + opts.grid_file + "' names no envs (add envs: [...])");
+  std::vector<std::pair<std::string, std::string>> variants;  // (name, deltas yaml)
+  if (grid["variants"]) {
+    if (!grid["variants"].IsMap()) errors.add("grid 'variants' must map names to config deltas");
+    for (const auto& v : grid["variants"]) {
+      const std::string name = v.first.as<std::string>();
+      if (!opts.variants.empty() &&
+          std::find(opts.variants.begin(), opts.variants.end(), name) == opts.variants.end()) {
+        continue;
+      }
+      variants.push_back({name, v.second.IsNull() ? "" : yaml_text(v.second)});
+    }
+  } else {
+    variants.push_back({"default", ""});
+  }
+  std::vector<SweepRun> runs;
+  for (const auto& [name, deltas] : variants) {
+    for (const auto& env : envs) {
+      for (uint64_t seed : seeds) {
+        ConfigErrors run_errors;
+        SweepRun r;
+        r.variant = name;
+        r.env = env;
+        r.seed = seed;
+        r.dir = opts.out + "/" + name + "/" + env + "/seed_" + std::to_string(seed);
+        r.config = run_config(grid, deltas, env, seed, opts, run_errors);
+        validate(r.config, run_errors);
+        if (!run_errors.empty()) {
+          try {
+            run_errors.throw_if_any("variant " + name + ", " + env);
+          } catch (const Error& e) {
+            errors.add(e.what());
+          }
+          continue;
+        }
+        const int64_t done_steps = summary_steps(r.dir);
+        if (done_steps >= r.config.trainer.total_steps) {
+          r.status = "done";
+        } else if (file_exists(r.dir + "/checkpoints/last.ckpt")) {
+          r.status = "partial";
+        } else {
+          r.status = "new";
+        }
+        if (file_exists(r.dir + "/config.yaml")) {
+          Config existing;
+          ConfigErrors ignored;
+          apply_yaml(existing, read_file(r.dir + "/config.yaml"), r.dir, ignored);
+          if (comparable(existing) != comparable(r.config)) {
+            errors.add(r.dir +
+                       " was started with a different config than the grid now gives; "
+                       "use another --out, or delete that run");
+          }
+        }
+        runs.push_back(std::move(r));
+      }
+    }
+  }
+  errors.throw_if_any("invalid sweep");
+  return runs;
+}
+
+int run_sweep(const SweepOptions& opts) {
+  std::vector<SweepRun> runs = plan_sweep(opts);
+  const YAML::Node grid = load_grid(opts.grid_file);
+  if (opts.dry_run) {
+    std::printf("%-16s %-32s %6s  %-8s %10s  %s\n", "variant", "env", "seed", "status", "steps",
+                "dir");
+    for (const auto& r : runs) {
+      std::printf("%-16s %-32s %6lu  %-8s %10ld  %s\n", r.variant.c_str(), r.env.c_str(),
+                  static_cast<unsigned long>(r.seed), r.status.c_str(),
+                  static_cast<long>(r.config.trainer.total_steps), r.dir.c_str());
+    }
+    std::printf("%zu runs\n", runs.size());
+    return 0;
+  }
+  make_dirs(opts.out);
+  write_manifest(opts, grid, runs);
+  const int jobs = opts.jobs > 0
+                       ? opts.jobs
+                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<size_t> queue;
+  int64_t total_steps = 0;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    total_steps += runs[i].config.trainer.total_steps;
+    if (runs[i].status == "done") continue;
+    queue.push_back(i);
+    if (!file_exists(runs[i].dir + "/config.yaml")) {
+      make_dirs(runs[i].dir);
+      write_file_atomic(runs[i].dir + "/config.yaml", to_yaml(runs[i].config));
+    }
+  }
+  std::map<pid_t, size_t> running;
+  int failed = 0;
+  size_t next = 0;
+  g_sweep_signal = 0;
+  auto old_int = std::signal(SIGINT, on_sweep_signal);
+  auto old_term = std::signal(SIGTERM, on_sweep_signal);
+  const bool tty = !opts.quiet && ::isatty(2);
+  const auto start = std::chrono::steady_clock::now();
+  int64_t start_steps = -1;
+  auto last_print = start - std::chrono::seconds(10);
+
+  while (next < queue.size() || !running.empty()) {
+    while (g_sweep_signal == 0 && next < queue.size() && static_cast<int>(running.size()) < jobs) {
+      SweepRun& r = runs[queue[next++]];
+      const std::string steps = std::to_string(r.config.trainer.total_steps);
+      const std::string log = r.dir + "/train.log";
+      const pid_t pid = fork();
+      if (pid == 0) {
+        const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+          dup2(fd, 1);
+          dup2(fd, 2);
+        }
+        execl(opts.self_exe.c_str(), opts.self_exe.c_str(), "train", "--resume", r.dir.c_str(),
+              "--steps", steps.c_str(), "-q", static_cast<char*>(nullptr));
+        _exit(127);
+      }
+      if (pid < 0) throw Error("cannot start a worker process (fork failed)");
+      running[pid] = &r - runs.data();
+      r.status = "running";
+    }
+    if (g_sweep_signal != 0) {
+      for (auto& [pid, i] : running) kill(pid, SIGINT);  // workers checkpoint and stop
+    }
+    int status = 0;
+    const pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid > 0 && running.count(pid)) {
+      SweepRun& r = runs[running[pid]];
+      running.erase(pid);
+      const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+      if (ok) {
+        r.status = "done";
+      } else if (g_sweep_signal != 0) {
+        r.status = "partial";
+      } else {
+        r.status = "failed";
+        ++failed;
+        std::fprintf(stderr, "%srun %s failed; see %s/train.log\n", tty ? "\r\x1b[K" : "",
+                     r.dir.c_str(), r.dir.c_str());
+      }
+      write_manifest(opts, grid, runs);
+      continue;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const auto now = std::chrono::steady_clock::now();
+    if (!opts.quiet && now - last_print > std::chrono::seconds(tty ? 1 : 30)) {
+      last_print = now;
+      int64_t steps = 0;
+      int done = 0;
+      for (const auto& r : runs) {
+        if (r.status == "done") {
+          steps += r.config.trainer.total_steps;
+          ++done;
+        } else {
+          steps += logged_step(r.dir);
+        }
+      }
+      if (start_steps < 0) start_steps = steps;
+      const double secs = std::chrono::duration<double>(now - start).count();
+      const double rate = secs > 0 ? (steps - start_steps) / secs : 0;
+      const double eta = rate > 0 ? (total_steps - steps) / rate : 0;
+      std::fprintf(stderr,
+                   "%s[sweep] %d/%zu runs done, %zu running, %d failed; %.0f%% of %ld steps, "
+                   "%.0f steps/s, ETA %.0f s%s",
+                   tty ? "\r" : "", done, runs.size(), running.size(), failed,
+                   100.0 * steps / std::max<int64_t>(1, total_steps),
+                   static_cast<long>(total_steps), rate, eta, tty ? "\x1b[K" : "\n");
+    }
+  }
+  std::signal(SIGINT, old_int);
+  std::signal(SIGTERM, old_term);
+  write_manifest(opts, grid, runs);
+  if (tty) std::fputs("\n", stderr);
+  if (g_sweep_signal != 0) {
+    throw Error("sweep interrupted; runs are checkpointed: run the same command again to resume");
+  }
+  int done = 0;
+  for (const auto& r : runs) done += r.status == "done";
+  if (!opts.quiet) {
+    std::printf("sweep %s: %d/%zu runs done, %d failed; manifest %s/manifest.json\n",
+                opts.out.c_str(), done, runs.size(), failed, opts.out.c_str());
+  }
+  return failed;
+}
+
+}  // namespace ddpg
