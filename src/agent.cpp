@@ -204,10 +204,8 @@ void Agent::adapt_param_noise(const torch::Tensor& obs) {
   }
 }
 
-torch::Tensor Agent::bellman_target(const Batch& b) {
+torch::Tensor Agent::target_action(const torch::Tensor& next_obs) {
   torch::NoGradGuard no_grad;
-  refresh_norm();
-  const torch::Tensor next_obs = normalize(b.next_obs);
   MlpActor& target_actor = cfg_.target_weight_noise > 0 ? noisy_target_ : actor_target_;
   if (cfg_.target_weight_noise > 0) {
     perturb(noisy_target_, actor_target_, cfg_.target_weight_noise,
@@ -225,6 +223,14 @@ torch::Tensor Agent::bellman_target(const Batch& b) {
     }
     next_action = (next_action + target_eps_.narrow(0, 0, rows)).clamp_(-1, 1);
   }
+  return next_action;
+}
+
+torch::Tensor Agent::bellman_target(const Batch& b) {
+  torch::NoGradGuard no_grad;
+  refresh_norm();
+  const torch::Tensor next_obs = normalize(b.next_obs);
+  const torch::Tensor next_action = target_action(next_obs);  // (B, act_dim)
   torch::Tensor q_next = critic_targets_[0]->forward(next_obs, next_action);  // (B, 1)
   for (size_t i = 1; i < critic_targets_.size(); ++i) {
     q_next = torch::min(q_next, critic_targets_[i]->forward(next_obs, next_action));

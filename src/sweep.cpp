@@ -268,6 +268,7 @@ int run_sweep(const SweepOptions& opts) {
   int failed = 0;
   size_t next = 0;
   g_sweep_signal = 0;
+  bool forwarded = false;
   auto old_int = std::signal(SIGINT, on_sweep_signal);
   auto old_term = std::signal(SIGTERM, on_sweep_signal);
   const bool tty = !opts.quiet && ::isatty(2);
@@ -296,7 +297,11 @@ int run_sweep(const SweepOptions& opts) {
       r.status = "running";
     }
     if (g_sweep_signal != 0) {
-      for (auto& [pid, i] : running) kill(pid, SIGINT);  // workers checkpoint and stop
+      if (running.empty()) break;
+      if (!forwarded) {
+        for (auto& [pid, i] : running) kill(pid, SIGINT);  // workers checkpoint and stop
+        forwarded = true;
+      }
     }
     int status = 0;
     const pid_t pid = waitpid(-1, &status, WNOHANG);

@@ -308,6 +308,88 @@ TEST(Smoke, ZooPresetCoversMujocoFamily) {
   EXPECT_EQ(t.trainer.learning_starts, 10000);
 }
 
+// A tiny grid end to end: sweep, interrupt (SIGINT to the sweep, which checkpoints its workers),
+// resume by running the same command, identical results to an uninterrupted sweep, and a report.
+TEST(Smoke, SweepInterruptResumeReport) {
+  const std::string dir = temp_dir();
+  const std::string grid = dir + "/tiny.yaml";
+  write_file_atomic(grid, R"(question: Tiny grid for the smoke test
+axis: noise
+envs: [Pendulum-v1]
+seeds: [0, 1]
+preset: none
+steps: 1500
+base:
+  agent: {hidden: [16, 16], batch_size: 16, buffer_size: 3000}
+  trainer: {learning_starts: 100, eval_every: 500, eval_episodes: 1, checkpoint_every: 100}
+variants:
+  gaussian: {noise: {type: gaussian}}
+  param: {noise: {type: param, sigma: 0.2}, agent: {layer_norm: actor}}
+)");
+  const std::string straight = dir + "/straight", resumed = dir + "/resumed";
+  CommandResult r = run_command("sweep " + grid + " --out " + straight + " --jobs 2 -q");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_command("sweep " + grid + " --out " + resumed + " --dry-run");
+  EXPECT_NE(r.output.find("4 runs"), std::string::npos) << r.output;
+
+  const pid_t pid = fork();
+  if (pid == 0) {
+    freopen("/dev/null", "w", stdout);
+    freopen("/dev/null", "w", stderr);
+    execl(DDPG_BINARY, DDPG_BINARY, "sweep", grid.c_str(), "--out", resumed.c_str(), "--jobs", "1",
+          "-q", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const std::string first = resumed + "/gaussian/Pendulum-v1/seed_0/checkpoints/last.ckpt";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!file_exists(first) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << "the sweep was not interrupted";
+  const auto manifest = nlohmann::json::parse(read_file(resumed + "/manifest.json"));
+  int unfinished = 0;
+  for (const auto& run : manifest["runs"]) unfinished += run["status"] != "done";
+  EXPECT_GT(unfinished, 0);
+
+  r = run_command("sweep " + grid + " --out " + resumed + " --jobs 2 -q");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* run : {"gaussian/Pendulum-v1/seed_0", "gaussian/Pendulum-v1/seed_1",
+                          "param/Pendulum-v1/seed_0", "param/Pendulum-v1/seed_1"}) {
+    EXPECT_EQ(read_file(straight + "/" + run + "/eval.csv"),
+              read_file(resumed + "/" + run + "/eval.csv"))
+        << run;
+  }
+  r = run_command("sweep " + grid + " --out " + resumed + " --dry-run");
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 6) << r.output;
+  EXPECT_EQ(r.output.find(" new "), std::string::npos) << r.output;
+
+  r = run_command("report " + resumed);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* f : {"report.md", "final.csv", "curves_Pendulum-v1.png",
+                        "curves_Pendulum-v1.svg", "bars_noise.png", "bars_noise.svg"}) {
+    EXPECT_TRUE(file_exists(resumed + "/report/" + f)) << f;
+  }
+  const std::string md = read_file(resumed + "/report/report.md");
+  EXPECT_NE(md.find("Tiny grid for the smoke test"), std::string::npos);
+  EXPECT_NE(md.find("| param | Pendulum-v1 | 2 |"), std::string::npos) << md;
+  // the param-noise runs log sigma and distance
+  const std::string progress = read_file(resumed + "/param/Pendulum-v1/seed_0/progress.csv");
+  EXPECT_NE(progress.find("param_noise_sigma,param_noise_distance"), std::string::npos);
+  EXPECT_EQ(progress.find(",,"), std::string::npos) << "empty param-noise columns";
+}
+
+TEST(Smoke, SweepRejectsBadGrids) {
+  const std::string dir = temp_dir();
+  write_file_atomic(dir + "/g.yaml", "envs: [Pendulum-v0]\nvariantz: {}\n");
+  const CommandResult r = run_command("sweep " + dir + "/g.yaml --out " + dir + "/o --dry-run");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("unknown key 'variantz'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("unknown env id 'Pendulum-v0'"), std::string::npos) << r.output;
+}
+
 TEST(Smoke, BenchUpdatePrintsFigures) {
   const CommandResult r =
       run_command("bench update --hidden 64,64 --batch 64 --threads 1 --seconds 0.2");
@@ -363,6 +445,36 @@ TEST(Learning, InvertedPendulumReaches1000Within50k) {
   }
   std::printf("best evaluation %.1f within %ld steps\n", best(), static_cast<long>(steps));
   EXPECT_GE(best(), 1000.0);
+}
+
+// Issue 4's check: on Pendulum-v1, adaptive parameter noise's measured distance settles within
+// ±25% of its target (the desired action std 0.2), averaged over the last 20 logged episodes.
+TEST(Learning, ParamNoiseDistanceTracksItsTarget) {
+  ConfigSources src;
+  src.preset = "zoo";
+  src.env_id = "Pendulum-v1";
+  src.sets = {"noise.type=param", "noise.sigma=0.2", "agent.layer_norm=actor"};
+  src.total_steps = 20000;
+  const std::string dir = temp_dir() + "/run";
+  train_new(resolve_config(src), dir, silent());
+  std::stringstream ss(read_file(dir + "/progress.csv"));
+  std::string line;
+  std::getline(ss, line);
+  std::vector<double> distances;
+  while (std::getline(ss, line)) {
+    std::vector<std::string> cells;
+    std::stringstream cs(line);
+    std::string cell;
+    while (std::getline(cs, cell, ',')) cells.push_back(cell);
+    if (cells.size() > 9 && !cells[9].empty() && std::stod(cells[9]) > 0) {
+      distances.push_back(std::stod(cells[9]));
+    }
+  }
+  ASSERT_GE(distances.size(), 20u);
+  double mean = 0;
+  for (size_t i = distances.size() - 20; i < distances.size(); ++i) mean += distances[i] / 20;
+  std::printf("mean distance over the last 20 episodes: %.4f (target 0.2)\n", mean);
+  EXPECT_NEAR(mean, 0.2, 0.05);
 }
 
 }  // namespace

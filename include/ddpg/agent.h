@@ -108,6 +108,9 @@ class Agent {
   MlpActor& perturbed_actor() { return perturbed_actor_; }
 
   UpdateStats update(const Batch& batch);
+  // The target action a' for normalised next observations: π'(s'), smoothed and/or from a
+  // weight-perturbed target actor when configured (no gradient); exposed for tests.
+  torch::Tensor target_action(const torch::Tensor& next_obs);
   // The Bellman target y for a batch (no gradient); exposed for tests.
   torch::Tensor bellman_target(const Batch& batch);
 

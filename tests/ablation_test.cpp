@@ -1,0 +1,219 @@
+// The ablation switches: parameter noise (LayerNorm untouched, fixed within an episode, adaptation
+// direction), target-noise draws (shared vs per sample), target weight noise, n-step targets
+// against a hand computation, observation normalisation, noise schedules, and policy files that
+// carry the normaliser.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "ddpg/agent.h"
+#include "ddpg/config.h"
+#include "ddpg/replay_buffer.h"
+
+namespace ddpg {
+namespace {
+
+AgentConfig small(const std::string& layer_norm = "none") {
+  AgentConfig c;
+  c.hidden = {32, 32};
+  c.batch_size = 16;
+  c.layer_norm = layer_norm;
+  return c;
+}
+
+void fill_random(Batch& b) {
+  b.obs.normal_();
+  b.next_obs.normal_();
+  b.action.uniform_(-1, 1);
+  b.reward.normal_();
+  b.terminated.zero_();
+}
+
+TEST(ParamNoise, PerturbsWeightsButNotLayerNorm) {
+  Agent agent(small("both"), 3, 2, 0);
+  NoiseConfig n;
+  n.type = "param";
+  agent.enable_param_noise(n);
+  auto online = agent.actor()->named_parameters();
+  int perturbed = 0, untouched = 0;
+  for (const auto& item : agent.perturbed_actor()->named_parameters()) {
+    const bool same = torch::equal(item.value(), online[item.key()]);
+    if (item.key().rfind("ln", 0) == 0) {
+      EXPECT_TRUE(same) << item.key();
+      ++untouched;
+    } else {
+      EXPECT_FALSE(same) << item.key();
+      ++perturbed;
+    }
+  }
+  EXPECT_EQ(untouched, 4);  // ln0/ln1 weight and bias
+  EXPECT_EQ(perturbed, 6);  // fc0, fc1, out: weight and bias
+}
+
+TEST(ParamNoise, FixedWithinEpisodeResampledAtEpisodeStart) {
+  Agent agent(small("actor"), 3, 2, 0);
+  NoiseConfig n;
+  n.type = "param";
+  n.param_adapt_every = 1;
+  agent.enable_param_noise(n);
+  const std::vector<double> obs = {0.3, -0.2, 0.9};
+  float a1[2], a2[2], a3[2];
+  agent.act_perturbed(obs, a1);
+  fill_random(agent.batch());
+  for (int i = 0; i < 5; ++i) agent.update(agent.batch());  // learning and adaptation go on ...
+  agent.act_perturbed(obs, a2);  // ... but the behaviour policy of this episode stays
+  EXPECT_EQ(a1[0], a2[0]);
+  EXPECT_EQ(a1[1], a2[1]);
+  agent.resample_perturbation();  // the next episode
+  agent.act_perturbed(obs, a3);
+  EXPECT_NE(a1[0], a3[0]);
+}
+
+TEST(ParamNoise, AdaptationMovesSigmaTowardTheTarget) {
+  for (const double target : {10.0, 1e-6}) {
+    Agent agent(small("actor"), 3, 2, 0);
+    NoiseConfig n;
+    n.type = "param";
+    n.param_adapt_every = 1;
+    n.param_initial_sigma = 0.1;
+    n.param_alpha = 1.01;
+    n.sigma = target;
+    agent.enable_param_noise(n);
+    fill_random(agent.batch());
+    for (int i = 0; i < 10; ++i) agent.update(agent.batch());
+    const ParamNoiseState* p = agent.param_noise();
+    ASSERT_NE(p, nullptr);
+    EXPECT_GT(p->distance, 0.0);
+    if (target > 1) {
+      EXPECT_NEAR(p->sigma, 0.1 * std::pow(1.01, 10), 1e-12);  // far below the target: grow
+    } else {
+      EXPECT_NEAR(p->sigma, 0.1 / std::pow(1.01, 10), 1e-12);  // above it: shrink
+    }
+  }
+}
+
+TEST(TargetNoise, SharedDrawIsOneVectorPerBatchPerSampleIsNot) {
+  for (const std::string draw : {"shared", "per_sample"}) {
+    AgentConfig c = small();
+    c.target_noise = 0.05;
+    c.target_noise_clip = 0.5;
+    c.target_noise_draw = draw;
+    Agent agent(c, 3, 2, 0);
+    fill_random(agent.batch());
+    const torch::Tensor next_obs = agent.batch().next_obs;
+    torch::Tensor eps;
+    {
+      torch::NoGradGuard g;
+      eps = agent.target_action(next_obs) - agent.actor_target()->forward(next_obs);
+    }
+    const torch::Tensor spread = (eps - eps[0]).abs().max();
+    if (draw == "shared") {
+      EXPECT_LT(spread.item<float>(), 1e-6) << "every row got the same draw";
+    } else {
+      EXPECT_GT(spread.item<float>(), 1e-3) << "rows got independent draws";
+    }
+    EXPECT_GT(eps.abs().max().item<float>(), 1e-4);
+  }
+}
+
+TEST(TargetNoise, WeightPerturbationChangesTargetActionsNotTheTargetNet) {
+  for (const std::string draw : {"all", "per_matrix"}) {
+    AgentConfig c = small("actor");
+    c.target_weight_noise = 0.1;
+    c.target_weight_noise_draw = draw;
+    Agent agent(c, 3, 2, 0);
+    fill_random(agent.batch());
+    const auto before = agent.actor_target()->parameters()[0].clone();
+    torch::NoGradGuard g;
+    const torch::Tensor a = agent.target_action(agent.batch().next_obs);
+    const torch::Tensor clean = agent.actor_target()->forward(agent.batch().next_obs);
+    EXPECT_GT((a - clean).abs().max().item<float>(), 1e-4) << draw;
+    EXPECT_TRUE(torch::equal(before, agent.actor_target()->parameters()[0])) << draw;
+  }
+}
+
+// n = 3, γ = 0.5; rewards 1, 2, 3, 4 with termination at the 4th step. By hand:
+//   t0: 1 + 0.5·2 + 0.25·3 = 2.75, bootstrap from s3 with 0.125, not terminated
+//   t1: 2 + 0.5·3 + 0.25·4 = 4.5, s4, terminated
+//   t2: 3 + 0.5·4 = 5, s4, terminated;  t3: 4, s4, terminated
+TEST(NStep, TargetsMatchAHandComputation) {
+  ReplayBuffer replay(10, 1, 1);
+  NStepAccumulator acc(3, 0.5, 1, 1);
+  const float a[1] = {0.0f};
+  for (int t = 0; t < 4; ++t) {
+    acc.add({double(t)}, a, t + 1.0, {double(t + 1)}, t == 3, t == 3, replay);
+  }
+  ASSERT_EQ(replay.size(), 4);
+  EXPECT_EQ(acc.pending(), 0);
+  const float want_reward[] = {2.75f, 4.5f, 5.0f, 4.0f};
+  const float want_next[] = {3, 4, 4, 4};
+  const float want_discount[] = {0.125f, 0.125f, 0.25f, 0.5f};
+  const bool want_terminated[] = {false, true, true, true};
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(replay.obs_at(i)[0], float(i));
+    EXPECT_FLOAT_EQ(replay.reward_at(i), want_reward[i]) << i;
+    EXPECT_EQ(replay.next_obs_at(i)[0], want_next[i]) << i;
+    EXPECT_FLOAT_EQ(replay.discount_at(i), want_discount[i]) << i;
+    EXPECT_EQ(replay.terminated_at(i), want_terminated[i]) << i;
+  }
+}
+
+TEST(NStep, TruncationFlushesWithBootstrap) {
+  ReplayBuffer replay(10, 1, 1);
+  NStepAccumulator acc(5, 0.9, 1, 1);
+  const float a[1] = {0.0f};
+  acc.add({0}, a, 1.0, {1}, false, false, replay);
+  acc.add({1}, a, 1.0, {2}, false, true, replay);  // time limit: truncated, not terminated
+  ASSERT_EQ(replay.size(), 2);
+  EXPECT_FLOAT_EQ(replay.reward_at(0), 1.9f);
+  EXPECT_FLOAT_EQ(replay.discount_at(0), 0.81f);
+  EXPECT_FALSE(replay.terminated_at(0));
+  EXPECT_EQ(replay.next_obs_at(0)[0], 2.0f);
+}
+
+TEST(NStep, OneStepPassesStraightThrough) {
+  ReplayBuffer replay(10, 1, 1);
+  NStepAccumulator acc(1, 0.99, 1, 1);
+  const float a[1] = {0.5f};
+  acc.add({0}, a, 2.0, {1}, false, false, replay);
+  ASSERT_EQ(replay.size(), 1);
+  EXPECT_FLOAT_EQ(replay.reward_at(0), 2.0f);
+  EXPECT_FLOAT_EQ(replay.discount_at(0), 0.99f);
+}
+
+TEST(ObsNorm, StatisticsAndPolicyFileRoundTrip) {
+  AgentConfig c = small();
+  c.obs_norm = true;
+  Agent agent(c, 2, 1, 0);
+  Rng rng(1);
+  for (int i = 0; i < 5000; ++i) agent.observe({rng.normal(10, 2), rng.normal(-3, 0.5)});
+  const ObsNormalizer* n = agent.obs_normalizer();
+  ASSERT_NE(n, nullptr);
+  EXPECT_NEAR(n->mean(0), 10, 0.1);
+  EXPECT_NEAR(std::sqrt(n->variance(1)), 0.5, 0.02);
+  const std::string path = "/tmp/ddpg_obsnorm_policy.bin";
+  save_policy(path, agent);
+  DeployedPolicy deployed = load_policy(path);
+  float a1, a2;
+  agent.act({11.0, -3.2}, &a1);
+  deployed.act({11.0, -3.2}, &a2);
+  EXPECT_EQ(a1, a2);
+}
+
+TEST(NoiseSchedule, LinearAndExponential) {
+  NoiseConfig n;
+  n.sigma = 0.4;
+  n.sigma_final = 0.1;
+  n.schedule_steps = 100;
+  EXPECT_DOUBLE_EQ(scheduled_sigma(n, 50), 0.4);  // constant
+  n.schedule = "linear";
+  EXPECT_DOUBLE_EQ(scheduled_sigma(n, 0), 0.4);
+  EXPECT_NEAR(scheduled_sigma(n, 50), 0.25, 1e-12);
+  EXPECT_NEAR(scheduled_sigma(n, 500), 0.1, 1e-12);
+  n.schedule = "exponential";
+  EXPECT_NEAR(scheduled_sigma(n, 50), 0.2, 1e-12);  // geometric midpoint of 0.4 and 0.1
+  EXPECT_NEAR(scheduled_sigma(n, 100), 0.1, 1e-12);
+}
+
+}  // namespace
+}  // namespace ddpg
