@@ -133,16 +133,30 @@ torch::Tensor Agent::normalize(const torch::Tensor& obs) const {
   return ((obs - norm_mean_) * norm_inv_std_).clamp_(-c, c);
 }
 
-void Agent::act(const std::vector<double>& obs, float* action) {
-  torch::NoGradGuard no_grad;
-  float* o = obs_one_.data_ptr<float>();
-  if (cfg_.obs_norm) {
-    obs_norm_.normalize(obs.data(), o);
+namespace {
+
+// Writes one observation (normalised when configured) into `out` (1, obs_dim).
+void load_obs(const std::vector<double>& obs, const ObsNormalizer* norm, torch::Tensor& out) {
+  float* o = out.data_ptr<float>();
+  if (norm) {
+    norm->normalize(obs.data(), o);
   } else {
-    for (int i = 0; i < obs_dim_; ++i) o[i] = static_cast<float>(obs[i]);
+    for (size_t i = 0; i < obs.size(); ++i) o[i] = static_cast<float>(obs[i]);
   }
-  const torch::Tensor a = actor_->forward(obs_one_).contiguous();
-  std::memcpy(action, a.data_ptr<float>(), sizeof(float) * act_dim_);
+}
+
+// π(s) of `actor` for the observation in `obs` (1, obs_dim), copied to `action`.
+void forward_one(MlpActor& actor, const torch::Tensor& obs, float* action) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor a = actor->forward(obs).contiguous();
+  std::memcpy(action, a.data_ptr<float>(), sizeof(float) * actor->act_dim());
+}
+
+}  // namespace
+
+void Agent::act(const std::vector<double>& obs, float* action) {
+  load_obs(obs, obs_normalizer(), obs_one_);
+  forward_one(actor_, obs_one_, action);
 }
 
 torch::Tensor Agent::act_batch(const torch::Tensor& obs) {
@@ -181,15 +195,8 @@ void Agent::resample_perturbation() {
 }
 
 void Agent::act_perturbed(const std::vector<double>& obs, float* action) {
-  torch::NoGradGuard no_grad;
-  float* o = obs_one_.data_ptr<float>();
-  if (cfg_.obs_norm) {
-    obs_norm_.normalize(obs.data(), o);
-  } else {
-    for (int i = 0; i < obs_dim_; ++i) o[i] = static_cast<float>(obs[i]);
-  }
-  const torch::Tensor a = perturbed_actor_->forward(obs_one_).contiguous();
-  std::memcpy(action, a.data_ptr<float>(), sizeof(float) * act_dim_);
+  load_obs(obs, obs_normalizer(), obs_one_);
+  forward_one(perturbed_actor_, obs_one_, action);
 }
 
 void Agent::adapt_param_noise(const torch::Tensor& obs) {
@@ -230,7 +237,7 @@ torch::Tensor Agent::bellman_target(const Batch& b) {
   torch::NoGradGuard no_grad;
   refresh_norm();
   const torch::Tensor next_obs = normalize(b.next_obs);
-  const torch::Tensor next_action = target_action(next_obs);  // (B, act_dim)
+  const torch::Tensor next_action = target_action(next_obs);                  // (B, act_dim)
   torch::Tensor q_next = critic_targets_[0]->forward(next_obs, next_action);  // (B, 1)
   for (size_t i = 1; i < critic_targets_.size(); ++i) {
     q_next = torch::min(q_next, critic_targets_[i]->forward(next_obs, next_action));
@@ -384,15 +391,8 @@ DeployedPolicy::DeployedPolicy(MlpActor actor, std::optional<ObsNormalizer> norm
 }
 
 void DeployedPolicy::act(const std::vector<double>& obs, float* action) {
-  torch::NoGradGuard no_grad;
-  float* o = obs_.data_ptr<float>();
-  if (norm_) {
-    norm_->normalize(obs.data(), o);
-  } else {
-    for (int i = 0; i < actor_->obs_dim(); ++i) o[i] = static_cast<float>(obs[i]);
-  }
-  const torch::Tensor a = actor_->forward(obs_).contiguous();
-  std::memcpy(action, a.data_ptr<float>(), sizeof(float) * actor_->act_dim());
+  load_obs(obs, norm_ ? &*norm_ : nullptr, obs_);
+  forward_one(actor_, obs_, action);
 }
 
 void save_policy(const std::string& path, Agent& agent) {

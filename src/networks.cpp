@@ -11,6 +11,25 @@ void init_output(torch::nn::Linear& layer, double bound) {
   layer->bias.uniform_(-bound, bound);
 }
 
+// Registers the hidden layers fc0.. (with ln0.. when `layer_norm`) and the output layer `out` on
+// `m`. `extra` more inputs (the critic's action) join at hidden layer `extra_at` (-1: none).
+void build_layers(torch::nn::Module& m, int in, const AgentConfig& cfg, bool layer_norm,
+                  int extra_at, int extra, int out_dim, std::vector<torch::nn::Linear>& layers,
+                  std::vector<torch::nn::LayerNorm>& norms) {
+  for (size_t i = 0; i < cfg.hidden.size(); ++i) {
+    if (static_cast<int>(i) == extra_at) in += extra;
+    const int h = cfg.hidden[i];
+    layers.push_back(m.register_module("fc" + std::to_string(i), torch::nn::Linear(in, h)));
+    if (layer_norm) {
+      norms.push_back(m.register_module("ln" + std::to_string(i),
+                                        torch::nn::LayerNorm(torch::nn::LayerNormOptions({h}))));
+    }
+    in = h;
+  }
+  layers.push_back(m.register_module("out", torch::nn::Linear(in, out_dim)));
+  init_output(layers.back(), cfg.final_init);
+}
+
 }  // namespace
 
 torch::Tensor apply_activation(const torch::Tensor& x, const std::string& name) {
@@ -23,19 +42,7 @@ torch::Tensor apply_activation(const torch::Tensor& x, const std::string& name) 
 MlpActorImpl::MlpActorImpl(int obs_dim, int act_dim, const AgentConfig& cfg)
     : obs_dim_(obs_dim), act_dim_(act_dim), activation_(cfg.activation) {
   const bool ln = cfg.layer_norm == "actor" || cfg.layer_norm == "both";
-  int in = obs_dim;
-  for (size_t i = 0; i < cfg.hidden.size(); ++i) {
-    layers_.push_back(
-        register_module("fc" + std::to_string(i), torch::nn::Linear(in, cfg.hidden[i])));
-    if (ln) {
-      norms_.push_back(
-          register_module("ln" + std::to_string(i),
-                          torch::nn::LayerNorm(torch::nn::LayerNormOptions({cfg.hidden[i]}))));
-    }
-    in = cfg.hidden[i];
-  }
-  layers_.push_back(register_module("out", torch::nn::Linear(in, act_dim)));
-  init_output(layers_.back(), cfg.final_init);
+  build_layers(*this, obs_dim, cfg, ln, -1, 0, act_dim, layers_, norms_);
 }
 
 torch::Tensor MlpActorImpl::forward(const torch::Tensor& obs) {
@@ -51,20 +58,7 @@ torch::Tensor MlpActorImpl::forward(const torch::Tensor& obs) {
 MlpCriticImpl::MlpCriticImpl(int obs_dim, int act_dim, const AgentConfig& cfg)
     : action_layer_(cfg.critic_action_layer), activation_(cfg.activation) {
   const bool ln = cfg.layer_norm == "critic" || cfg.layer_norm == "both";
-  int in = obs_dim;
-  for (size_t i = 0; i < cfg.hidden.size(); ++i) {
-    if (static_cast<int>(i) == action_layer_) in += act_dim;
-    layers_.push_back(
-        register_module("fc" + std::to_string(i), torch::nn::Linear(in, cfg.hidden[i])));
-    if (ln) {
-      norms_.push_back(
-          register_module("ln" + std::to_string(i),
-                          torch::nn::LayerNorm(torch::nn::LayerNormOptions({cfg.hidden[i]}))));
-    }
-    in = cfg.hidden[i];
-  }
-  layers_.push_back(register_module("out", torch::nn::Linear(in, 1)));
-  init_output(layers_.back(), cfg.final_init);
+  build_layers(*this, obs_dim, cfg, ln, action_layer_, act_dim, 1, layers_, norms_);
 }
 
 torch::Tensor MlpCriticImpl::forward(const torch::Tensor& obs, const torch::Tensor& action) {
