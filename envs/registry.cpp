@@ -2,9 +2,9 @@
 #include <algorithm>
 
 #include "ddpg/env.h"
+#include "envs/bullet/bullet_env.h"
 #include "envs/classic/mountain_car_continuous.h"
 #include "envs/classic/pendulum.h"
-#include "envs/bullet/bullet_env.h"
 #include "envs/mujoco/mujoco_env.h"
 
 namespace ddpg {
