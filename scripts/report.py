@@ -186,7 +186,7 @@ def main():
                           "n": len(flat)})
 
     # one bar chart for the axis: IQM per variant and env, with CIs
-    fig, axes = plt.subplots(1, len(envs), figsize=(max(4.0, 3.2 * len(envs)), 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(envs), figsize=(max(4.0, 3.8 * len(envs)), 3.8), squeeze=False)
     for ax, env in zip(axes[0], envs):
         rows = [t for t in table if t["env"] == env]
         xs = range(len(rows))
@@ -200,6 +200,7 @@ def main():
         ax.set_ylabel("final return (IQM, 95% CI)", fontsize=8)
         ax.grid(axis="y", alpha=0.3)
     fig.suptitle(f"ablation: {axis}")
+    fig.tight_layout()
     figures += save(fig, args.out, f"bars_{axis}")
 
     with open(os.path.join(args.out, "final.csv"), "w") as f:
