@@ -9,18 +9,18 @@ namespace ddpg {
 // ---------------------------------------------------------------------------------------------
 // HalfCheetah (half_cheetah_v4.py, half_cheetah_v5.py: the physics is the same in both)
 
-HalfCheetah::HalfCheetah(int version, EnvOptions& options)
-    : MujocoEnv("HalfCheetah", version, "half_cheetah.xml", frame_skip_option(options, version, 5),
-                1000) {
+ForwardRunner::ForwardRunner(const std::string& task, int version, const std::string& xml,
+                             int frame_skip, EnvOptions& options, double ctrl_cost_weight, int skip)
+    : MujocoEnv(task, version, xml, frame_skip_option(options, version, frame_skip), 1000) {
   forward_reward_weight_ = options.get_double("forward_reward_weight", 1.0);
-  ctrl_cost_weight_ = options.get_double("ctrl_cost_weight", 0.1);
+  ctrl_cost_weight_ = options.get_double("ctrl_cost_weight", ctrl_cost_weight);
   reset_noise_scale_ = options.get_double("reset_noise_scale", 0.1);
-  exclude_current_positions_ = options.get_bool("exclude_current_positions_from_observation", true);
-  set_obs_dim(model_->nq - (exclude_current_positions_ ? 1 : 0) + model_->nv);
+  skip_ = options.get_bool("exclude_current_positions_from_observation", true) ? skip : 0;
+  set_obs_dim(model_->nq - skip_ + model_->nv);
   set_term_names({"reward_forward", "reward_ctrl"});
 }
 
-StepResult HalfCheetah::do_step(const std::vector<double>& action) {
+StepResult ForwardRunner::do_step(const std::vector<double>& action) {
   const double x_before = data_->qpos[0];
   do_simulation(action);
   const double x_velocity = (data_->qpos[0] - x_before) / dt();
@@ -33,16 +33,18 @@ StepResult HalfCheetah::do_step(const std::vector<double>& action) {
   return {forward_reward - ctrl_cost, false, false};
 }
 
+void ForwardRunner::write_obs() {
+  ObsWriter w(obs_);
+  w.put(data_->qpos + skip_, model_->nq - skip_);
+  w.put(data_->qvel, model_->nv);
+}
+
+HalfCheetah::HalfCheetah(int version, EnvOptions& options)
+    : ForwardRunner("HalfCheetah", version, "half_cheetah.xml", 5, options, 0.1, 1) {}
+
 void HalfCheetah::reset_model() {
   add_uniform(data_->qpos, model_->nq, -reset_noise_scale_, reset_noise_scale_);
   add_normal(data_->qvel, model_->nv, reset_noise_scale_);
-}
-
-void HalfCheetah::write_obs() {
-  ObsWriter w(obs_);
-  const int skip = exclude_current_positions_ ? 1 : 0;
-  w.put(data_->qpos + skip, model_->nq - skip);
-  w.put(data_->qvel, model_->nv);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -227,38 +229,11 @@ void Ant::write_obs() {
 // Swimmer (swimmer_v4.py, swimmer_v5.py)
 
 Swimmer::Swimmer(int version, EnvOptions& options)
-    : MujocoEnv("Swimmer", version, "swimmer.xml", frame_skip_option(options, version, 4), 1000) {
-  forward_reward_weight_ = options.get_double("forward_reward_weight", 1.0);
-  ctrl_cost_weight_ = options.get_double("ctrl_cost_weight", 1e-4);
-  reset_noise_scale_ = options.get_double("reset_noise_scale", 0.1);
-  exclude_current_positions_ = options.get_bool("exclude_current_positions_from_observation", true);
-  set_obs_dim(model_->nq - (exclude_current_positions_ ? 2 : 0) + model_->nv);
-  set_term_names({"reward_forward", "reward_ctrl"});
-}
-
-StepResult Swimmer::do_step(const std::vector<double>& action) {
-  const double x_before = data_->qpos[0];
-  do_simulation(action);
-  const double x_velocity = (data_->qpos[0] - x_before) / dt();
-  const double forward_reward = forward_reward_weight_ * x_velocity;
-  const double ctrl_cost = ctrl_cost_weight_ * sum_squares(action.data(), model_->nu);
-  write_obs();
-  RewardTerms& t = terms();
-  t[0].second = forward_reward;
-  t[1].second = -ctrl_cost;
-  return {forward_reward - ctrl_cost, false, false};
-}
+    : ForwardRunner("Swimmer", version, "swimmer.xml", 4, options, 1e-4, 2) {}
 
 void Swimmer::reset_model() {
   add_uniform(data_->qpos, model_->nq, -reset_noise_scale_, reset_noise_scale_);
   add_uniform(data_->qvel, model_->nv, -reset_noise_scale_, reset_noise_scale_);
-}
-
-void Swimmer::write_obs() {
-  ObsWriter w(obs_);
-  const int skip = exclude_current_positions_ ? 2 : 0;
-  w.put(data_->qpos + skip, model_->nq - skip);
-  w.put(data_->qvel, model_->nv);
 }
 
 }  // namespace ddpg

@@ -21,19 +21,28 @@
 
 namespace ddpg {
 
-// HalfCheetah: reward forward_reward_weight·vx − ctrl_cost_weight·Σa²; never terminates.
-class HalfCheetah : public MujocoEnv {
+// Forward runners that never terminate (HalfCheetah, Swimmer): reward
+// forward_reward_weight·vx − ctrl_cost_weight·Σa², with vx from qpos[0]; observation
+// qpos[skip:] + qvel, where `skip` root positions are left out unless
+// exclude_current_positions_from_observation is false.
+class ForwardRunner : public MujocoEnv {
+ protected:
+  ForwardRunner(const std::string& task, int version, const std::string& xml, int frame_skip,
+                EnvOptions& options, double ctrl_cost_weight, int skip);
+  StepResult do_step(const std::vector<double>& action) override;
+  void write_obs() override;
+
+  double forward_reward_weight_, ctrl_cost_weight_, reset_noise_scale_;
+  int skip_;  // root positions left out of the observation
+};
+
+// HalfCheetah: ctrl_cost_weight 0.1, x left out; reset qpos + U(±s), qvel + s·N.
+class HalfCheetah : public ForwardRunner {
  public:
   HalfCheetah(int version, EnvOptions& options);
 
  protected:
-  StepResult do_step(const std::vector<double>& action) override;
   void reset_model() override;
-  void write_obs() override;
-
- private:
-  double forward_reward_weight_, ctrl_cost_weight_, reset_noise_scale_;
-  bool exclude_current_positions_;
 };
 
 // Hopper and Walker2d: planar runners rewarded vx + healthy − ctrl, terminating when unhealthy;
@@ -147,19 +156,13 @@ class HumanoidStandup : public HumanoidBase {
   std::pair<double, double> impact_cost_range_{-INFINITY, 10.0};
 };
 
-// Swimmer: vx (from qpos[0]) − 1e-4·Σa²; observation qpos[2:] + qvel; never terminates.
-class Swimmer : public MujocoEnv {
+// Swimmer: ctrl_cost_weight 1e-4, x and y left out; reset qpos and qvel + U(±s).
+class Swimmer : public ForwardRunner {
  public:
   Swimmer(int version, EnvOptions& options);
 
  protected:
-  StepResult do_step(const std::vector<double>& action) override;
   void reset_model() override;
-  void write_obs() override;
-
- private:
-  double forward_reward_weight_, ctrl_cost_weight_, reset_noise_scale_;
-  bool exclude_current_positions_;
 };
 
 // Reacher: −‖fingertip − target‖ − Σa², from the kinematics before the step (v4) or after (v5).
