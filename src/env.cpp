@@ -98,6 +98,19 @@ StepResult Env::step(const std::vector<double>& action) {
   return r;
 }
 
+void Env::set_term_names(std::vector<std::string> names) {
+  term_names_ = std::move(names);
+  terms();
+}
+
+RewardTerms& Env::terms() {
+  if (terms_.size() != term_names_.size()) {
+    terms_.clear();
+    for (const auto& n : term_names_) terms_.emplace_back(n, 0.0);
+  }
+  return terms_;
+}
+
 void Env::check_obs(const char* where) const {
   for (size_t i = 0; i < obs_.size(); ++i) {
     if (!std::isfinite(obs_[i])) {

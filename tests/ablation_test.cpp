@@ -9,6 +9,7 @@
 #include "ddpg/agent.h"
 #include "ddpg/config.h"
 #include "ddpg/replay_buffer.h"
+#include "tests/test_batches.h"
 
 namespace ddpg {
 namespace {
@@ -19,14 +20,6 @@ AgentConfig small(const std::string& layer_norm = "none") {
   c.batch_size = 16;
   c.layer_norm = layer_norm;
   return c;
-}
-
-void fill_random(Batch& b) {
-  b.obs.normal_();
-  b.next_obs.normal_();
-  b.action.uniform_(-1, 1);
-  b.reward.normal_();
-  b.terminated.zero_();
 }
 
 TEST(ParamNoise, PerturbsWeightsButNotLayerNorm) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "ddpg/rng.h"
+#include "tests/test_batches.h"
 
 namespace ddpg {
 namespace {
@@ -51,11 +52,7 @@ TEST(Agent, BellmanTargetStopsOnlyAtTermination) {
   c.gamma = 0.9;
   Agent agent(c, 3, 2, 1);
   Batch& b = agent.batch();
-  b.obs.normal_();
-  b.next_obs.normal_();
-  b.action.uniform_(-1, 1);
-  b.reward.normal_();
-  b.terminated.zero_();
+  fill_random(b);
   b.terminated[0][0] = 1.0;  // terminated: y = r
   // row 1 is a time-limit cut: stored as not terminated, so it bootstraps like any other row
   const torch::Tensor y = agent.bellman_target(b);
@@ -100,11 +97,7 @@ TEST(Agent, PaperCriticTakesTheActionAtTheSecondLayer) {
   EXPECT_TRUE(params.contains("ln0.weight"));
   EXPECT_TRUE(agent.actor()->named_parameters().contains("ln1.weight"));
   Batch& b = agent.batch();
-  b.obs.normal_();
-  b.next_obs.normal_();
-  b.action.uniform_(-1, 1);
-  b.reward.normal_();
-  b.terminated.zero_();
+  fill_random(b);
   EXPECT_NO_THROW(agent.update(b));
 }
 
@@ -113,11 +106,7 @@ TEST(Agent, SaveLoadRestoresEverything) {
   Agent a(c, 3, 2, 0), b(c, 3, 2, 99);
   for (Agent* ag : {&a}) {
     Batch& bt = ag->batch();
-    bt.obs.normal_();
-    bt.next_obs.normal_();
-    bt.action.uniform_(-1, 1);
-    bt.reward.normal_();
-    bt.terminated.zero_();
+    fill_random(bt);
     for (int i = 0; i < 5; ++i) ag->update(bt);
   }
   ArchiveWriter w("AGENT___", 1);
@@ -140,14 +129,6 @@ TEST(Agent, LoadRefusesOtherArchitecture) {
   a.save(w);
   ArchiveReader r(w.finish(), "AGENT___", 1, "t");
   EXPECT_THROW(b.load(r), Error);
-}
-
-void fill_random(Batch& b) {
-  b.obs.normal_();
-  b.next_obs.normal_();
-  b.action.uniform_(-1, 1);
-  b.reward.normal_();
-  b.terminated.zero_();
 }
 
 TEST(Agent, TwinCriticsTargetTakesTheMin) {

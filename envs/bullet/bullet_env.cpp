@@ -317,19 +317,6 @@ BulletPart BulletEnv::part(const std::string& name) const {
   throw Error(spec_.id + ": the robot model has no part '" + name + "'");
 }
 
-void BulletEnv::set_term_names(std::vector<std::string> names) {
-  term_names_ = std::move(names);
-  terms();
-}
-
-RewardTerms& BulletEnv::terms() {
-  if (terms_.size() != term_names_.size()) {
-    terms_.clear();
-    for (const auto& n : term_names_) terms_.emplace_back(n, 0.0);
-  }
-  return terms_;
-}
-
 void BulletEnv::save_physics(ArchiveWriter& out) const {
   world_.save(out);
   save_task(out);

@@ -136,8 +136,6 @@ class BulletEnv : public Env {
 
   BulletJoint joint(const std::string& name) const;  // throws Error for an unknown joint
   BulletPart part(const std::string& name) const;
-  void set_term_names(std::vector<std::string> names);
-  RewardTerms& terms();  // rebuilt once after Env::reset cleared them, then updated in place
 
   // Task state beyond the physics (potential, contact flags, ...).
   virtual void save_task(ArchiveWriter& out) const = 0;
@@ -146,9 +144,6 @@ class BulletEnv : public Env {
   void load_physics(ArchiveReader& in) final;
 
   BulletWorld world_;
-
- private:
-  std::vector<std::string> term_names_;
 };
 
 // pybullet's getEulerFromQuaternion (roll, pitch, yaw about x, y, z).

@@ -187,20 +187,6 @@ void MujocoEnv::set_obs_dim(int n) {
   obs_.assign(n, 0.0);
 }
 
-void MujocoEnv::set_term_names(std::vector<std::string> names) {
-  term_names_ = std::move(names);
-  terms();
-}
-
-RewardTerms& MujocoEnv::terms() {
-  // Env::reset clears terms_; they are rebuilt here once, then only their values change.
-  if (terms_.size() != term_names_.size()) {
-    terms_.clear();
-    for (const auto& n : term_names_) terms_.emplace_back(n, 0.0);
-  }
-  return terms_;
-}
-
 int MujocoEnv::body_id(const char* name) const {
   const int id = mj_name2id(model_, mjOBJ_BODY, name);
   if (id < 0) throw Error(spec_.id + ": model " + model_name_ + " has no body '" + name + "'");

@@ -73,10 +73,6 @@ class MujocoEnv : public Env {
                                                 std::pair<double, double> fallback);
 
   void set_obs_dim(int n);
-  // Fixes the names of the reward terms (Gymnasium's info keys) and their order.
-  void set_term_names(std::vector<std::string> names);
-  // The reward terms, names in place; values are written by index each step without allocating.
-  RewardTerms& terms();
 
   // ctrl = action (unclipped), frame_skip × mj_step, one mj_rnePostConstraint; then the checks.
   void do_simulation(const std::vector<double>& action);
@@ -120,7 +116,6 @@ class MujocoEnv : public Env {
   int frame_skip_ = 1;
   std::string model_name_;
   std::vector<double> init_qpos_, init_qvel_;
-  std::vector<std::string> term_names_;
 };
 
 // Appends the 22 Gymnasium MuJoCo ids (11 tasks × v4, v5), family "mujoco", to `registry`.

@@ -97,6 +97,11 @@ class Env {
   virtual void save_physics(ArchiveWriter& out) const = 0;
   virtual void load_physics(ArchiveReader& in) = 0;
 
+  // Fixed reward-term names (Gymnasium's info keys), for envs that update values in place: terms()
+  // rebuilds the list once after reset cleared it, then only values change (no allocation).
+  void set_term_names(std::vector<std::string> names);
+  RewardTerms& terms();
+
   EnvSpec spec_;
   Rng rng_;
   std::vector<double> obs_;
@@ -104,6 +109,7 @@ class Env {
 
  private:
   void check_obs(const char* where) const;
+  std::vector<std::string> term_names_;
   int elapsed_ = 0;
 };
 
