@@ -10,98 +10,84 @@ namespace {
 const char* kPolicyMagic = "DDPGPOLI";
 const uint32_t kPolicyVersion = 2;
 
-void clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm) {
-  if (max_norm <= 0) return;
-  torch::nn::utils::clip_grad_norm_(params, max_norm);
+// Writes Adam moments in the checkpoint layout: per parameter tensor, its m then its v.
+void save_moments(ArchiveWriter& out, const std::string& name, const FlatAdam& adam,
+                  const std::vector<int64_t>& sizes) {
+  out.tag("adam:" + name);
+  out.i64(adam.steps());
+  int64_t off = 0;
+  for (int64_t n : sizes) {
+    out.floats(adam.m().data() + off, n);
+    out.floats(adam.v().data() + off, n);
+    off += n;
+  }
+}
+
+void load_moments(ArchiveReader& in, const std::string& name, FlatAdam& adam,
+                  const std::vector<int64_t>& sizes) {
+  in.expect_tag("adam:" + name);
+  adam.set_steps(in.i64());
+  int64_t off = 0;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    in.floats(adam.m().data() + off, sizes[i], name + " Adam m[" + std::to_string(i) + "]");
+    in.floats(adam.v().data() + off, sizes[i], name + " Adam v[" + std::to_string(i) + "]");
+    off += sizes[i];
+  }
+}
+
+std::vector<int64_t> param_sizes(const torch::nn::Module& m, int copies = 1) {
+  std::vector<int64_t> sizes;
+  for (int c = 0; c < copies; ++c) {
+    for (const auto& p : m.parameters()) sizes.push_back(p.numel());
+  }
+  return sizes;
 }
 
 }  // namespace
-
-Adam::Adam(std::vector<torch::Tensor> params, double lr, double weight_decay, double beta1,
-           double beta2, double eps)
-    : params_(std::move(params)),
-      lr_(lr),
-      weight_decay_(weight_decay),
-      beta1_(beta1),
-      beta2_(beta2),
-      eps_(eps) {
-  for (const auto& p : params_) {
-    m_.push_back(torch::zeros_like(p));
-    v_.push_back(torch::zeros_like(p));
-  }
-}
-
-void Adam::zero_grad() {
-  for (auto& p : params_) {
-    if (p.grad().defined()) p.mutable_grad().zero_();
-  }
-}
-
-void Adam::step() {
-  torch::NoGradGuard no_grad;
-  ++t_;
-  const double bc1 = 1.0 - std::pow(beta1_, static_cast<double>(t_));
-  const double bc2 = 1.0 - std::pow(beta2_, static_cast<double>(t_));
-  const double step_size = lr_ / bc1;
-  const double sqrt_bc2 = std::sqrt(bc2);
-  for (size_t i = 0; i < params_.size(); ++i) {
-    auto& p = params_[i];
-    if (!p.grad().defined()) continue;
-    torch::Tensor g = p.grad();
-    if (weight_decay_ != 0.0) g = g.add(p, weight_decay_);
-    m_[i].mul_(beta1_).add_(g, 1.0 - beta1_);
-    v_[i].mul_(beta2_).addcmul_(g, g, 1.0 - beta2_);
-    // p ← p − lr/bc1 · m / (√v/√bc2 + eps), as torch.optim.Adam.
-    const torch::Tensor denom = (v_[i].sqrt() / sqrt_bc2).add_(eps_);
-    p.addcdiv_(m_[i], denom, -step_size);
-  }
-}
-
-void Adam::save(ArchiveWriter& out, const std::string& name) const {
-  out.tag("adam:" + name);
-  out.i64(t_);
-  for (size_t i = 0; i < params_.size(); ++i) {
-    out.floats(m_[i].data_ptr<float>(), m_[i].numel());
-    out.floats(v_[i].data_ptr<float>(), v_[i].numel());
-  }
-}
-
-void Adam::load(ArchiveReader& in, const std::string& name) {
-  in.expect_tag("adam:" + name);
-  t_ = in.i64();
-  for (size_t i = 0; i < params_.size(); ++i) {
-    in.floats(m_[i].data_ptr<float>(), m_[i].numel(), name + " Adam m[" + std::to_string(i) + "]");
-    in.floats(v_[i].data_ptr<float>(), v_[i].numel(), name + " Adam v[" + std::to_string(i) + "]");
-  }
-}
 
 Agent::Agent(const AgentConfig& cfg, int obs_dim, int act_dim, uint64_t seed)
     : cfg_(cfg),
       obs_dim_(obs_dim),
       act_dim_(act_dim),
+      engine_(cfg, obs_dim, act_dim),
       rng_(Rng::derive(seed, 1)),
       obs_norm_(obs_dim, cfg.obs_norm_clip) {
   torch::manual_seed(seed);
+  const MlpShape& as = engine_.actor_shape();
+  const MlpShape& cs = engine_.critic_shape();
   actor_ = MlpActor(obs_dim, act_dim, cfg);
   actor_target_ = MlpActor(obs_dim, act_dim, cfg);
   copy_parameters(*actor_target_, *actor_);
-  std::vector<torch::Tensor> critic_params;
   for (int i = 0; i < cfg.n_critics; ++i) {
     critics_.emplace_back(obs_dim, act_dim, cfg);
     critic_targets_.emplace_back(obs_dim, act_dim, cfg);
     copy_parameters(*critic_targets_[i], *critics_[i]);
-    for (auto& p : critics_[i]->parameters()) critic_params.push_back(p);
   }
-  for (auto& p : actor_target_->parameters()) p.set_requires_grad(false);
-  for (auto& c : critic_targets_) {
-    for (auto& p : c->parameters()) p.set_requires_grad(false);
+  UpdateEngine::Params params;
+  actor_flat_ = flatten_parameters(*actor_, as);
+  actor_target_flat_ = flatten_parameters(*actor_target_, as);
+  params.actor = actor_flat_.data_ptr<float>();
+  params.actor_target = actor_target_flat_.data_ptr<float>();
+  for (int i = 0; i < cfg.n_critics; ++i) {
+    critic_flat_.push_back(flatten_parameters(*critics_[i], cs));
+    critic_target_flat_.push_back(flatten_parameters(*critic_targets_[i], cs));
+    params.critics.push_back(critic_flat_[i].data_ptr<float>());
+    params.critic_targets.push_back(critic_target_flat_[i].data_ptr<float>());
+  }
+  engine_.bind(params);
+  // Gradients are the engine's business: the modules never record autograd graphs.
+  for (auto* m : std::initializer_list<torch::nn::Module*>{actor_.get(), actor_target_.get()}) {
+    for (auto& p : m->parameters()) p.set_requires_grad(false);
+  }
+  for (size_t i = 0; i < critics_.size(); ++i) {
+    for (auto& p : critics_[i]->parameters()) p.set_requires_grad(false);
+    for (auto& p : critic_targets_[i]->parameters()) p.set_requires_grad(false);
   }
   if (cfg.target_weight_noise > 0) {
     noisy_target_ = MlpActor(obs_dim, act_dim, cfg);
+    noisy_target_flat_ = flatten_parameters(*noisy_target_, as);
     for (auto& p : noisy_target_->parameters()) p.set_requires_grad(false);
   }
-  actor_opt_ = std::make_unique<Adam>(actor_->parameters(), cfg.actor_lr);
-  critic_opt_ = std::make_unique<Adam>(critic_params, cfg.critic_lr, cfg.critic_weight_decay);
   const int64_t b = cfg.batch_size;
   batch_.obs = torch::zeros({b, obs_dim});
   batch_.action = torch::zeros({b, act_dim});
@@ -109,7 +95,10 @@ Agent::Agent(const AgentConfig& cfg, int obs_dim, int act_dim, uint64_t seed)
   batch_.next_obs = torch::zeros({b, obs_dim});
   batch_.terminated = torch::zeros({b, 1});
   batch_.discount = torch::full({b, 1}, cfg.gamma);
-  obs_one_ = torch::zeros({1, obs_dim});
+  obs_scratch_.assign(obs_dim, 0.0f);
+  int widest = std::max(obs_dim, act_dim);
+  for (int h : cfg.hidden) widest = std::max(widest, h);
+  act_scratch_.assign(2 * static_cast<size_t>(widest), 0.0f);
   target_eps_ = torch::zeros({b, act_dim});
   norm_mean_ = torch::zeros({1, obs_dim});
   norm_inv_std_ = torch::ones({1, obs_dim});
@@ -135,9 +124,8 @@ torch::Tensor Agent::normalize(const torch::Tensor& obs) const {
 
 namespace {
 
-// Writes one observation (normalised when configured) into `out` (1, obs_dim).
-void load_obs(const std::vector<double>& obs, const ObsNormalizer* norm, torch::Tensor& out) {
-  float* o = out.data_ptr<float>();
+// Writes one observation (normalised when configured) as floats.
+void load_obs_into(const std::vector<double>& obs, const ObsNormalizer* norm, float* o) {
   if (norm) {
     norm->normalize(obs.data(), o);
   } else {
@@ -145,18 +133,20 @@ void load_obs(const std::vector<double>& obs, const ObsNormalizer* norm, torch::
   }
 }
 
-// π(s) of `actor` for the observation in `obs` (1, obs_dim), copied to `action`.
-void forward_one(MlpActor& actor, const torch::Tensor& obs, float* action) {
-  torch::NoGradGuard no_grad;
-  const torch::Tensor a = actor->forward(obs).contiguous();
-  std::memcpy(action, a.data_ptr<float>(), sizeof(float) * actor->act_dim());
-}
-
 }  // namespace
 
+const float* Agent::load_obs(const std::vector<double>& obs) {
+  if (static_cast<int>(obs.size()) != obs_dim_) {
+    throw Error("the policy takes observations of size " + std::to_string(obs_dim_) + ", got " +
+                std::to_string(obs.size()));
+  }
+  load_obs_into(obs, obs_normalizer(), obs_scratch_.data());
+  return obs_scratch_.data();
+}
+
 void Agent::act(const std::vector<double>& obs, float* action) {
-  load_obs(obs, obs_normalizer(), obs_one_);
-  forward_one(actor_, obs_one_, action);
+  mlp_act(engine_.actor_shape(), actor_flat_.data_ptr<float>(), load_obs(obs), nullptr, 1, action,
+          act_scratch_.data());
 }
 
 torch::Tensor Agent::act_batch(const torch::Tensor& obs) {
@@ -185,6 +175,8 @@ void Agent::enable_param_noise(const NoiseConfig& noise) {
   param_.target = noise.sigma;
   perturbed_actor_ = MlpActor(obs_dim_, act_dim_, cfg_);
   adaptive_actor_ = MlpActor(obs_dim_, act_dim_, cfg_);
+  perturbed_flat_ = flatten_parameters(*perturbed_actor_, engine_.actor_shape());
+  adaptive_flat_ = flatten_parameters(*adaptive_actor_, engine_.actor_shape());
   for (auto& p : perturbed_actor_->parameters()) p.set_requires_grad(false);
   for (auto& p : adaptive_actor_->parameters()) p.set_requires_grad(false);
   resample_perturbation();
@@ -195,8 +187,8 @@ void Agent::resample_perturbation() {
 }
 
 void Agent::act_perturbed(const std::vector<double>& obs, float* action) {
-  load_obs(obs, obs_normalizer(), obs_one_);
-  forward_one(perturbed_actor_, obs_one_, action);
+  mlp_act(engine_.actor_shape(), perturbed_flat_.data_ptr<float>(), load_obs(obs), nullptr, 1,
+          action, act_scratch_.data());
 }
 
 void Agent::adapt_param_noise(const torch::Tensor& obs) {
@@ -247,44 +239,41 @@ torch::Tensor Agent::bellman_target(const Batch& b) {
 }
 
 UpdateStats Agent::update(const Batch& b) {
-  UpdateStats stats;
-  const torch::Tensor y = bellman_target(b);  // (B, 1)
-  const torch::Tensor obs = normalize(b.obs);
-
-  // Critics: regress each Q_i(s, a) on y, one Adam step for all.
-  torch::Tensor q0, critic_loss;
-  for (size_t i = 0; i < critics_.size(); ++i) {
-    const torch::Tensor q = critics_[i]->forward(obs, b.action);
-    const torch::Tensor loss = (q - y).pow(2).mean();
-    critic_loss = i == 0 ? loss : critic_loss + loss;
-    if (i == 0) q0 = q;
+  refresh_norm();
+  UpdateEngine::Extras e;
+  if (cfg_.obs_norm) {
+    e.norm_mean = norm_mean_.data_ptr<float>();
+    e.norm_inv_std = norm_inv_std_.data_ptr<float>();
+    e.norm_clip = static_cast<float>(cfg_.obs_norm_clip);
   }
-  critic_opt_->zero_grad();
-  critic_loss.backward();
-  for (auto& c : critics_) clip_grad_norm(c->parameters(), cfg_.grad_clip);
-  critic_opt_->step();
-  ++updates_;
-  stats.critic_loss = critic_loss.item<double>();
-  stats.mean_q = q0.mean().item<double>();
-
-  if (updates_ % cfg_.policy_delay == 0) {
-    // Actor: ascend Q_1(s, π(s)); the critic's weights need no gradient for this.
-    for (auto& p : critics_[0]->parameters()) p.set_requires_grad(false);
-    const torch::Tensor actor_loss = -critics_[0]->forward(obs, actor_->forward(obs)).mean();
-    actor_opt_->zero_grad();
-    actor_loss.backward();
-    clip_grad_norm(actor_->parameters(), cfg_.grad_clip);
-    actor_opt_->step();
-    for (auto& p : critics_[0]->parameters()) p.set_requires_grad(true);
-    // Targets follow slowly.
-    for (size_t i = 0; i < critics_.size(); ++i) {
-      polyak_update(*critic_targets_[i], *critics_[i], cfg_.tau);
+  // The random draws of the target, in the order target_action() makes them.
+  if (cfg_.target_weight_noise > 0) {
+    perturb(noisy_target_, actor_target_, cfg_.target_weight_noise,
+            cfg_.target_weight_noise_draw == "per_matrix");
+    e.target_actor = noisy_target_flat_.data_ptr<float>();
+  }
+  if (cfg_.target_noise > 0) {
+    const int rows = cfg_.target_noise_draw == "shared" ? 1 : cfg_.batch_size;
+    float* eps = target_eps_.data_ptr<float>();
+    const double c = cfg_.target_noise_clip;
+    for (int64_t i = 0; i < int64_t{rows} * act_dim_; ++i) {
+      eps[i] = static_cast<float>(std::clamp(cfg_.target_noise * rng_.normal(), -c, c));
     }
-    polyak_update(*actor_target_, *actor_, cfg_.tau);
-    last_actor_loss_ = actor_loss.item<double>();
+    e.target_eps = eps;
+    e.eps_rows = rows;
   }
+  const BatchView view{b.obs.data_ptr<float>(),      b.action.data_ptr<float>(),
+                       b.reward.data_ptr<float>(),   b.next_obs.data_ptr<float>(),
+                       b.terminated.data_ptr<float>(), b.discount.data_ptr<float>()};
+  ++updates_;
+  const bool actor_step = updates_ % cfg_.policy_delay == 0;
+  const EngineStats es = engine_.update(view, e, actor_step);
+  UpdateStats stats;
+  stats.critic_loss = es.critic_loss;
+  stats.mean_q = es.mean_q;
+  if (actor_step) last_actor_loss_ = es.actor_loss;
   stats.actor_loss = last_actor_loss_;
-  if (param_on_ && updates_ % param_cfg_.param_adapt_every == 0) adapt_param_noise(obs);
+  if (param_on_ && updates_ % param_cfg_.param_adapt_every == 0) adapt_param_noise(normalize(b.obs));
 
   if (!std::isfinite(stats.critic_loss) || !std::isfinite(stats.actor_loss)) {
     throw Error("the loss became non-finite at update " + std::to_string(updates_) + " (critic " +
@@ -339,8 +328,8 @@ void Agent::save(ArchiveWriter& out) const {
     save_module(out, *critics_[i], "critic" + std::to_string(i));
     save_module(out, *critic_targets_[i], "critic_target" + std::to_string(i));
   }
-  actor_opt_->save(out, "actor");
-  critic_opt_->save(out, "critic");
+  save_moments(out, "actor", engine_.actor_adam(), param_sizes(*actor_));
+  save_moments(out, "critic", engine_.critic_adam(), param_sizes(*critics_[0], cfg_.n_critics));
   obs_norm_.save(out);
   out.boolean(param_on_);
   if (param_on_) {
@@ -369,8 +358,8 @@ void Agent::load(ArchiveReader& in) {
     load_module(in, *critics_[i], "critic" + std::to_string(i));
     load_module(in, *critic_targets_[i], "critic_target" + std::to_string(i));
   }
-  actor_opt_->load(in, "actor");
-  critic_opt_->load(in, "critic");
+  load_moments(in, "actor", engine_.actor_adam(), param_sizes(*actor_));
+  load_moments(in, "critic", engine_.critic_adam(), param_sizes(*critics_[0], cfg_.n_critics));
   obs_norm_.load(in);
   norm_dirty_ = true;
   if (in.boolean() != param_on_) {
@@ -385,14 +374,23 @@ void Agent::load(ArchiveReader& in) {
   }
 }
 
-DeployedPolicy::DeployedPolicy(MlpActor actor, std::optional<ObsNormalizer> norm)
-    : actor_(std::move(actor)), norm_(std::move(norm)) {
-  obs_ = torch::zeros({1, actor_->obs_dim()});
+DeployedPolicy::DeployedPolicy(MlpActor actor, const MlpShape& shape,
+                               std::optional<ObsNormalizer> norm)
+    : actor_(std::move(actor)), shape_(shape), norm_(std::move(norm)) {
+  flat_ = flatten_parameters(*actor_, shape_);
+  obs_.assign(shape_.in, 0.0f);
+  int widest = std::max(shape_.in, shape_.out);
+  for (int h : shape_.hidden) widest = std::max(widest, h);
+  scratch_.assign(2 * static_cast<size_t>(widest), 0.0f);
 }
 
 void DeployedPolicy::act(const std::vector<double>& obs, float* action) {
-  load_obs(obs, norm_ ? &*norm_ : nullptr, obs_);
-  forward_one(actor_, obs_, action);
+  if (static_cast<int>(obs.size()) != shape_.in) {
+    throw Error("this policy takes observations of size " + std::to_string(shape_.in) + ", got " +
+                std::to_string(obs.size()) + " (a policy trained on another env?)");
+  }
+  load_obs_into(obs, norm_ ? &*norm_ : nullptr, obs_.data());
+  mlp_act(shape_, flat_.data_ptr<float>(), obs_.data(), nullptr, 1, action, scratch_.data());
 }
 
 void save_policy(const std::string& path, Agent& agent) {
@@ -432,7 +430,7 @@ DeployedPolicy load_policy(const std::string& path) {
     norm = ObsNormalizer(obs_dim, 5.0);
     norm->load(in);
   }
-  return DeployedPolicy(std::move(actor), std::move(norm));
+  return DeployedPolicy(std::move(actor), actor_shape_of(cfg, obs_dim, act_dim), std::move(norm));
 }
 
 }  // namespace ddpg

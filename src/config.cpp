@@ -242,6 +242,8 @@ std::vector<FieldRef> config_fields(Config& c) {
       {"agent", "n_step", "n-step returns", &a.n_step, 1, 1000},
       {"agent", "obs_norm", "normalise observations (running mean/std)", &a.obs_norm},
       {"agent", "obs_norm_clip", "clip of normalised observations", &a.obs_norm_clip, 0.1, 1e6},
+      {"agent", "batch_shards", "batch shards whose gradients are summed (one core each)",
+       &a.batch_shards, 1, 64},
       {"noise",
        "type",
        "exploration noise",

@@ -72,6 +72,35 @@ torch::Tensor MlpCriticImpl::forward(const torch::Tensor& obs, const torch::Tens
   return layers_.back()->forward(h);
 }
 
+torch::Tensor flatten_parameters(torch::nn::Module& m, const MlpShape& shape) {
+  torch::NoGradGuard no_grad;
+  torch::Tensor flat = torch::zeros({shape.size()});
+  int64_t total = 0;
+  const int last = shape.layers() - 1;
+  for (auto& item : m.named_parameters()) {
+    const std::string& name = item.key();
+    const auto dot = name.find('.');
+    const std::string layer = name.substr(0, dot), what = name.substr(dot + 1);
+    const int i = layer == "out" ? last : std::stoi(layer.substr(2));
+    int64_t off = -1;
+    if (layer.rfind("fc", 0) == 0 || layer == "out") {
+      off = what == "weight" ? shape.weight_offset(i) : shape.bias_offset(i);
+    } else if (layer.rfind("ln", 0) == 0 && shape.layer_norm) {
+      off = what == "weight" ? shape.ln_gain_offset(i) : shape.ln_bias_offset(i);
+    }
+    torch::Tensor p = item.value();
+    TORCH_CHECK(off >= 0 && off + p.numel() <= shape.size(),
+                "flatten_parameters: parameter '", name, "' does not fit the shape");
+    torch::Tensor view = flat.narrow(0, off, p.numel()).view(p.sizes());
+    view.copy_(p);
+    p.set_data(view);
+    total += p.numel();
+  }
+  TORCH_CHECK(total == shape.size(), "flatten_parameters: the module has ", total,
+              " parameters, the shape ", shape.size());
+  return flat;
+}
+
 void copy_parameters(torch::nn::Module& dst, const torch::nn::Module& src) {
   torch::NoGradGuard no_grad;
   auto d = dst.parameters();

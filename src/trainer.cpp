@@ -79,6 +79,7 @@ class Loop {
     const EnvSpec& spec = env_->spec();
     agent_ = std::make_unique<Agent>(cfg.agent, spec.obs_dim, spec.act_dim,
                                      Rng::derive(seed, kTorchStream));
+    agent_->set_threads(threads);
     replay_ = std::make_unique<ReplayBuffer>(cfg.agent.buffer_size, spec.obs_dim, spec.act_dim);
     noise_ = make_noise(cfg.noise, spec.act_dim, Rng::derive(seed, kNoiseStream));
     if (cfg.noise.type == "param") agent_->enable_param_noise(cfg.noise);

@@ -105,7 +105,7 @@ TEST(Smoke, ResumeEqualsUninterruptedRun) {
 
 TEST(Smoke, ResumeAfterKillAtAnyMoment) {
   const std::string straight = temp_dir() + "/run", killed = temp_dir() + "/run";
-  std::vector<std::string> args = {"train", "--env", "Pendulum-v1", "--steps", "6000", "-q"};
+  std::vector<std::string> args = {"train", "--env", "Pendulum-v1", "--steps", "15000", "-q"};
   for (const auto& s : kTinySets) {
     args.push_back("--set");
     args.push_back(s);
@@ -131,7 +131,7 @@ TEST(Smoke, ResumeAfterKillAtAnyMoment) {
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::this_thread::sleep_for(std::chrono::milliseconds(40));
   kill(pid, SIGKILL);
   waitpid(pid, nullptr, 0);
   ASSERT_FALSE(file_exists(killed + "/policy_final.bin")) << "the run ended before the kill";

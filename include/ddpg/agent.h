@@ -14,6 +14,10 @@
 //   every policy_delay updates:
 //     actor    ← Adam step on −mean Q_1(s, π(s))       critic weights get no gradient
 //     Q'_i, π' ← τ·online + (1 − τ)·target             Polyak averaging
+//
+// The networks are LibTorch modules whose parameters are views into one flat buffer per network;
+// update() and act() run on those buffers through the float kernels of update_engine.h and mlp.h
+// (no autograd), and the modules' own forward() is the reference the tests check them against.
 #pragma once
 
 #include <torch/torch.h>
@@ -26,26 +30,9 @@
 #include "ddpg/networks.h"
 #include "ddpg/obs_normalizer.h"
 #include "ddpg/rng.h"
+#include "ddpg/update_engine.h"
 
 namespace ddpg {
-
-// Adam (Kingma & Ba 2015) with LibTorch's semantics (L2 weight decay added to the gradient), with
-// its moments exposed for saving.
-class Adam {
- public:
-  Adam(std::vector<torch::Tensor> params, double lr, double weight_decay = 0.0, double beta1 = 0.9,
-       double beta2 = 0.999, double eps = 1e-8);
-  void zero_grad();
-  void step();
-  int64_t steps() const { return t_; }
-  void save(ArchiveWriter& out, const std::string& name) const;
-  void load(ArchiveReader& in, const std::string& name);
-
- private:
-  std::vector<torch::Tensor> params_, m_, v_;
-  double lr_, weight_decay_, beta1_, beta2_, eps_;
-  int64_t t_ = 0;
-};
 
 // One sampled batch, preallocated once: the replay gathers straight into these.
 struct Batch {
@@ -108,6 +95,9 @@ class Agent {
   MlpActor& perturbed_actor() { return perturbed_actor_; }
 
   UpdateStats update(const Batch& batch);
+  // Cores the update may use (at most agent.batch_shards); 1 by default.
+  void set_threads(int threads) { engine_.set_threads(threads); }
+  const UpdateEngine& engine() const { return engine_; }
   // The target action a' for normalised next observations: π'(s'), smoothed and/or from a
   // weight-perturbed target actor when configured (no gradient); exposed for tests.
   torch::Tensor target_action(const torch::Tensor& next_obs);
@@ -131,17 +121,23 @@ class Agent {
   // dst ← src + noise on every weight and bias (not LayerNorm), from rng_.
   void perturb(MlpActor& dst, MlpActor& src, double sigma, bool per_matrix);
   void adapt_param_noise(const torch::Tensor& obs);
+  // Loads one observation (normalised when configured) into obs_scratch_.
+  const float* load_obs(const std::vector<double>& obs);
 
   AgentConfig cfg_;
   int obs_dim_, act_dim_;
   MlpActor actor_{nullptr}, actor_target_{nullptr};
   std::vector<MlpCritic> critics_, critic_targets_;
-  std::unique_ptr<Adam> actor_opt_, critic_opt_;  // critic_opt_ steps all critics together
+  // Flat parameter buffers (the modules' parameters are views into them).
+  torch::Tensor actor_flat_, actor_target_flat_, noisy_target_flat_, perturbed_flat_,
+      adaptive_flat_;
+  std::vector<torch::Tensor> critic_flat_, critic_target_flat_;
+  UpdateEngine engine_;  // holds the Adam moments
   Rng rng_;                                       // target-action noise, weight perturbations
   torch::Tensor target_eps_;                      // (B, act_dim) scratch for target-action noise
   MlpActor noisy_target_{nullptr};  // target actor with weight noise (target_weight_noise > 0)
   Batch batch_;
-  torch::Tensor obs_one_;  // (1, obs_dim) scratch for act()
+  std::vector<float> obs_scratch_, act_scratch_;  // act(): one observation, layer scratch
   ObsNormalizer obs_norm_;
   torch::Tensor norm_mean_, norm_inv_std_;  // (1, obs_dim) float copies of the statistics
   bool norm_dirty_ = true;
@@ -161,15 +157,18 @@ void load_module(ArchiveReader& in, torch::nn::Module& m, const std::string& nam
 // raw observation to an action in [-1, 1]; rescale it to the env's bounds with rescale_action.
 class DeployedPolicy {
  public:
-  DeployedPolicy(MlpActor actor, std::optional<ObsNormalizer> norm);
+  DeployedPolicy(MlpActor actor, const MlpShape& shape, std::optional<ObsNormalizer> norm);
   void act(const std::vector<double>& obs, float* action);
   int obs_dim() const { return actor_->obs_dim(); }
   int act_dim() const { return actor_->act_dim(); }
+  MlpActor& actor() { return actor_; }
 
  private:
   MlpActor actor_;
+  MlpShape shape_;
+  torch::Tensor flat_;
   std::optional<ObsNormalizer> norm_;
-  torch::Tensor obs_;  // (1, obs_dim)
+  std::vector<float> obs_, scratch_;
 };
 
 // Writes the agent's actor (and normaliser) as a policy file, atomically.

@@ -48,6 +48,11 @@ struct AgentConfig {
   int n_step = 1;         // n-step returns: r_t + ... + γ^{n−1} r_{t+n−1} + γ^n Q'(s_{t+n})
   bool obs_norm = false;  // normalise observations by running mean/std (Baselines: on)
   double obs_norm_clip = 5.0;  // normalised observations are clipped to ±this
+  // How an update is computed (not what it computes): the batch is split into this many shards,
+  // each shard's gradient is computed on its own core with single-threaded matrix multiplies, and
+  // the shard gradients are summed in a fixed order. Results depend on it, never on the thread
+  // count (trainer.threads only decides how many shards run at once).
+  int batch_shards = 2;
 };
 
 struct NoiseConfig {

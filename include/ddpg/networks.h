@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "ddpg/config.h"
+#include "ddpg/mlp.h"
 
 namespace ddpg {
 
@@ -54,6 +55,11 @@ TORCH_MODULE(MlpCritic);
 void copy_parameters(torch::nn::Module& dst, const torch::nn::Module& src);
 // Polyak averaging: target ← τ·online + (1 − τ)·target, parameter by parameter.
 void polyak_update(torch::nn::Module& target, const torch::nn::Module& online, double tau);
+
+// Moves a module's parameters into one contiguous buffer laid out as `shape` (see mlp.h) and makes
+// each parameter a view into it, so that the float kernels and the module share them. Returns the
+// buffer. Throws if the module's parameters do not match the shape.
+torch::Tensor flatten_parameters(torch::nn::Module& m, const MlpShape& shape);
 
 torch::Tensor apply_activation(const torch::Tensor& x, const std::string& name);
 

@@ -1,0 +1,95 @@
+// Mlp: the actor's and critic's multilayer perceptrons as plain float kernels over one flat
+// parameter buffer, with a hand-written backward pass. This is the hot path of training (the update
+// engine) and of acting; it does not use LibTorch. The LibTorch modules in networks.h hold the same
+// parameters (their tensors are views into the flat buffer) and stay the reference that the tests
+// compare these kernels against.
+//
+// Layout of the flat buffer, in LibTorch's parameter order:
+//   for each hidden layer i: W_i (h_i × in_i, row-major), b_i (h_i), [LayerNorm gain_i, bias_i (h_i)]
+//   output layer: W_out (out × in_L), b_out (out)
+// Layer i's input width in_i is the previous width, plus `extra` columns (the critic's action)
+// appended on the right at layer `extra_at`, as torch::cat({h, action}, 1) does.
+//
+// Matrix multiplies go to the system BLAS (cblas_sgemm). Inside an OpenMP parallel region OpenBLAS
+// runs each call on the calling thread only, which is how the update engine keeps every multiply
+// single-threaded and efficient while using all cores (see update_engine.h).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ddpg {
+
+enum class Activation { kRelu, kTanh, kElu, kLeakyRelu };
+Activation parse_activation(const std::string& name);
+
+struct MlpShape {
+  int in = 0;                // observation width
+  int extra = 0;             // extra input columns (the critic's action)
+  int extra_at = -1;         // hidden layer they join (-1: none)
+  std::vector<int> hidden;   // hidden widths
+  int out = 0;               // output width
+  bool layer_norm = false;   // LayerNorm after each hidden Linear, before the activation
+  Activation activation = Activation::kRelu;
+  bool tanh_out = false;     // tanh on the output (the actor)
+
+  int layers() const { return static_cast<int>(hidden.size()) + 1; }
+  int layer_in(int i) const;   // input width of layer i (extra columns included)
+  int layer_out(int i) const;  // output width of layer i
+  // Offsets into the flat buffer.
+  int64_t weight_offset(int i) const;
+  int64_t bias_offset(int i) const { return weight_offset(i) + int64_t{layer_out(i)} * layer_in(i); }
+  int64_t ln_gain_offset(int i) const { return bias_offset(i) + layer_out(i); }
+  int64_t ln_bias_offset(int i) const { return ln_gain_offset(i) + layer_out(i); }
+  int64_t size() const;  // floats in the flat buffer
+  // Multiply-adds per row of one forward pass.
+  int64_t macs_per_row() const;
+};
+
+// Per-call scratch for a batch of up to `rows` rows: layer inputs (kept for the backward pass),
+// LayerNorm statistics and gradient buffers. Allocated once; forward/backward never allocate.
+struct MlpWorkspace {
+  MlpWorkspace() = default;
+  MlpWorkspace(const MlpShape& shape, int rows);
+  int rows = 0;
+  std::vector<std::vector<float>> x;     // x[i]: input of layer i, rows × layer_in(i)
+  std::vector<std::vector<float>> xhat;  // LayerNorm: normalised pre-activation per hidden layer
+  std::vector<std::vector<float>> rstd;  // LayerNorm: 1/σ per row per hidden layer
+  std::vector<float> out;                // rows × out
+  std::vector<float> d0, d1;             // backward ping-pong, rows × max width
+  std::vector<float> dz;                 // rows × max width
+
+  float* input() { return x[0].data(); }                 // rows × layer_in(0)
+  float* extra_input(const MlpShape& s);                 // column block of the extra inputs
+  int extra_ld(const MlpShape& s) const;                 // its row stride
+};
+
+// Forward pass for `rows` rows whose inputs are already in ws.x[0] (and the extra columns).
+void mlp_forward(const MlpShape& s, const float* params, MlpWorkspace& ws, int rows);
+
+// Backward pass after mlp_forward on the same workspace. d_out: rows × out, ∂loss/∂output.
+// grad (optional): the parameter gradient, overwritten (not accumulated). d_extra (optional):
+// rows × extra, ∂loss/∂extra inputs (the action, for the actor step).
+void mlp_backward(const MlpShape& s, const float* params, MlpWorkspace& ws, int rows,
+                  const float* d_out, float* grad, float* d_extra);
+
+// The same forward pass for a few rows without BLAS (for acting): x rows × in (and extra), y rows ×
+// out. scratch must hold 2 × the widest layer floats.
+void mlp_act(const MlpShape& s, const float* params, const float* x, const float* extra, int rows,
+             float* y, float* scratch);
+
+// One GEMM as the engine issues it, for the matrix-multiply floor (bench update).
+struct GemmShape {
+  bool trans_a, trans_b;
+  int m, n, k;
+};
+// The multiplies of one forward (and backward, with the given options) pass of `rows` rows.
+void mlp_forward_gemms(const MlpShape& s, int rows, std::vector<GemmShape>& out);
+void mlp_backward_gemms(const MlpShape& s, int rows, bool weight_grads, bool d_extra,
+                        std::vector<GemmShape>& out);
+// Runs cblas_sgemm once for each shape on scratch operands (the matrix-multiply floor).
+void run_gemms(const std::vector<GemmShape>& gemms, float* a, float* b, float* c);
+double gemm_flop(const std::vector<GemmShape>& gemms);
+
+}  // namespace ddpg

@@ -1,0 +1,40 @@
+// simd: the few hand-vectorised kernels of the hot paths (acting, Adam, Polyak averaging) and the
+// FP32 FMA peak measurement. Each kernel is compiled for AVX2+FMA and for the baseline x86-64 ISA,
+// and the best one the CPU supports is chosen once at run time, so that the default (portable)
+// build still runs at full width on the machines that have it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace ddpg::simd {
+
+// The instruction set the dispatched kernels use ("avx2+fma" or "baseline").
+std::string isa();
+
+// y (n) = W (n × in, row-major) · x (in) + b (n).
+void gemv(const float* w, const float* b, int n, int in, const float* x, float* y);
+
+// One Adam step (LibTorch's semantics: L2 weight decay added to the gradient) on elements [0, n):
+//   g ← grad + wd·p;  m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;
+//   p ← p − step_size · m / (√v / sqrt_bc2 + eps)
+struct AdamCoefficients {
+  float beta1, beta2, eps, weight_decay, step_size, sqrt_bc2;
+};
+void adam(float* p, const float* grad, float* m, float* v, int64_t n, const AdamCoefficients& c);
+
+// Polyak averaging: target ← target + τ (online − target), elements [0, n).
+void polyak(float* target, const float* online, int64_t n, float tau);
+
+// dst ← Σ_s src[s] (in order s = 0..count−1), elements [0, n).
+void sum(float* dst, const float* const* src, int count, int64_t n);
+
+// Σ x², in double.
+double sum_squares(const float* x, int64_t n);
+
+// The FP32 multiply-add peak of one core, in GFLOP/s, measured for `seconds` with independent FMA
+// chains at the widest vector width the CPU has (a multiply-add counts as 2 FLOP). `width` receives
+// the width used, in floats.
+double fma_peak_gflops(double seconds, int* width);
+
+}  // namespace ddpg::simd

@@ -1,0 +1,345 @@
+// Mlp kernels: see mlp.h.
+#include "ddpg/mlp.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+#include "ddpg/simd.h"
+
+extern "C" {
+// The CBLAS entry point (declared here so that no particular cblas.h is needed); the enums are
+// passed as their integer values.
+void cblas_sgemm(int order, int trans_a, int trans_b, int m, int n, int k, float alpha,
+                 const float* a, int lda, const float* b, int ldb, float beta, float* c, int ldc);
+}
+
+namespace ddpg {
+namespace {
+
+constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
+constexpr float kLayerNormEps = 1e-5f;  // LibTorch's default
+constexpr float kLeakySlope = 0.01f;
+
+// C (m × n, ldc) = op(A) · op(B), row-major.
+void sgemm(bool ta, bool tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb,
+           float* c, int ldc) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    for (int r = 0; r < m; ++r) std::fill(c + int64_t{r} * ldc, c + int64_t{r} * ldc + n, 0.0f);
+    return;
+  }
+  cblas_sgemm(kRowMajor, ta ? kTrans : kNoTrans, tb ? kTrans : kNoTrans, m, n, k, 1.0f, a, lda, b,
+              ldb, 0.0f, c, ldc);
+}
+
+void activate(Activation a, float* y, int n) {
+  switch (a) {
+    case Activation::kRelu:
+      for (int j = 0; j < n; ++j) y[j] = y[j] > 0.0f ? y[j] : 0.0f;
+      break;
+    case Activation::kTanh:
+      for (int j = 0; j < n; ++j) y[j] = std::tanh(y[j]);
+      break;
+    case Activation::kElu:
+      for (int j = 0; j < n; ++j) y[j] = y[j] > 0.0f ? y[j] : std::expm1(y[j]);
+      break;
+    case Activation::kLeakyRelu:
+      for (int j = 0; j < n; ++j) y[j] = y[j] > 0.0f ? y[j] : kLeakySlope * y[j];
+      break;
+  }
+}
+
+// d ← d · act'(x) where y = act(x), from the output y.
+void activate_backward(Activation a, const float* y, float* d, int n) {
+  switch (a) {
+    case Activation::kRelu:
+      for (int j = 0; j < n; ++j) d[j] = y[j] > 0.0f ? d[j] : 0.0f;
+      break;
+    case Activation::kTanh:
+      for (int j = 0; j < n; ++j) d[j] *= 1.0f - y[j] * y[j];
+      break;
+    case Activation::kElu:
+      for (int j = 0; j < n; ++j) d[j] = y[j] > 0.0f ? d[j] : d[j] * (y[j] + 1.0f);
+      break;
+    case Activation::kLeakyRelu:
+      for (int j = 0; j < n; ++j) d[j] = y[j] > 0.0f ? d[j] : d[j] * kLeakySlope;
+      break;
+  }
+}
+
+// In place on one row: y ← gain · (y − μ)/σ + bias; xhat and 1/σ kept for the backward pass.
+void layer_norm_row(float* y, int n, const float* gain, const float* bias, float* xhat,
+                    float* rstd) {
+  double sum = 0.0;
+  for (int j = 0; j < n; ++j) sum += y[j];
+  const float mean = static_cast<float>(sum / n);
+  double sq = 0.0;
+  for (int j = 0; j < n; ++j) {
+    const double c = y[j] - mean;
+    sq += c * c;
+  }
+  const float r = static_cast<float>(1.0 / std::sqrt(sq / n + kLayerNormEps));
+  if (rstd) *rstd = r;
+  for (int j = 0; j < n; ++j) {
+    const float h = (y[j] - mean) * r;
+    if (xhat) xhat[j] = h;
+    y[j] = gain[j] * h + bias[j];
+  }
+}
+
+// Bias, LayerNorm and activation of hidden layer `i` (or the output layer) on `rows` rows of y.
+void finish_layer(const MlpShape& s, const float* params, int i, MlpWorkspace* ws, float* y,
+                  int ld, int rows) {
+  const int n = s.layer_out(i);
+  const float* b = params + s.bias_offset(i);
+  const bool hidden = i + 1 < s.layers();
+  for (int r = 0; r < rows; ++r) {
+    float* row = y + int64_t{r} * ld;
+    for (int j = 0; j < n; ++j) row[j] += b[j];
+    if (hidden) {
+      if (s.layer_norm) {
+        layer_norm_row(row, n, params + s.ln_gain_offset(i), params + s.ln_bias_offset(i),
+                       ws ? ws->xhat[i].data() + int64_t{r} * n : nullptr,
+                       ws ? ws->rstd[i].data() + r : nullptr);
+      }
+      activate(s.activation, row, n);
+    } else if (s.tanh_out) {
+      for (int j = 0; j < n; ++j) row[j] = std::tanh(row[j]);
+    }
+  }
+}
+
+// gb (n) = Σ over rows of d (rows × n, ld).
+void column_sums(const float* d, int rows, int n, int ld, float* gb) {
+  std::fill(gb, gb + n, 0.0f);
+  for (int r = 0; r < rows; ++r) {
+    const float* row = d + int64_t{r} * ld;
+    for (int j = 0; j < n; ++j) gb[j] += row[j];
+  }
+}
+
+}  // namespace
+
+Activation parse_activation(const std::string& name) {
+  if (name == "relu") return Activation::kRelu;
+  if (name == "tanh") return Activation::kTanh;
+  if (name == "elu") return Activation::kElu;
+  if (name == "leaky_relu") return Activation::kLeakyRelu;
+  throw std::invalid_argument("unknown activation '" + name + "'");
+}
+
+int MlpShape::layer_in(int i) const {
+  int w = i == 0 ? in : hidden[i - 1];
+  if (i == extra_at) w += extra;
+  return w;
+}
+
+int MlpShape::layer_out(int i) const { return i + 1 < layers() ? hidden[i] : out; }
+
+int64_t MlpShape::weight_offset(int i) const {
+  int64_t off = 0;
+  for (int j = 0; j < i; ++j) {
+    const int64_t n = layer_out(j);
+    off += n * layer_in(j) + n + (layer_norm ? 2 * n : 0);
+  }
+  return off;
+}
+
+int64_t MlpShape::size() const {
+  const int last = layers() - 1;
+  return weight_offset(last) + int64_t{out} * layer_in(last) + out;
+}
+
+int64_t MlpShape::macs_per_row() const {
+  int64_t m = 0;
+  for (int i = 0; i < layers(); ++i) m += int64_t{layer_in(i)} * layer_out(i);
+  return m;
+}
+
+MlpWorkspace::MlpWorkspace(const MlpShape& s, int rows_) : rows(rows_) {
+  int widest = s.out;
+  for (int i = 0; i < s.layers(); ++i) {
+    x.emplace_back(static_cast<size_t>(rows) * s.layer_in(i), 0.0f);
+    widest = std::max(widest, s.layer_in(i));
+    if (i + 1 < s.layers() && s.layer_norm) {
+      xhat.emplace_back(static_cast<size_t>(rows) * s.layer_out(i), 0.0f);
+      rstd.emplace_back(rows, 0.0f);
+    } else {
+      xhat.emplace_back();
+      rstd.emplace_back();
+    }
+  }
+  out.assign(static_cast<size_t>(rows) * s.out, 0.0f);
+  d0.assign(static_cast<size_t>(rows) * widest, 0.0f);
+  d1.assign(static_cast<size_t>(rows) * widest, 0.0f);
+  dz.assign(static_cast<size_t>(rows) * widest, 0.0f);
+}
+
+float* MlpWorkspace::extra_input(const MlpShape& s) {
+  return x[s.extra_at].data() + (s.layer_in(s.extra_at) - s.extra);
+}
+
+int MlpWorkspace::extra_ld(const MlpShape& s) const { return s.layer_in(s.extra_at); }
+
+void mlp_forward(const MlpShape& s, const float* params, MlpWorkspace& ws, int rows) {
+  const int layers = s.layers();
+  for (int i = 0; i < layers; ++i) {
+    const int in = s.layer_in(i), n = s.layer_out(i);
+    const bool last = i + 1 == layers;
+    float* y = last ? ws.out.data() : ws.x[i + 1].data();
+    const int ld = last ? s.out : s.layer_in(i + 1);
+    sgemm(false, true, rows, n, in, ws.x[i].data(), in, params + s.weight_offset(i), in, y, ld);
+    finish_layer(s, params, i, &ws, y, ld, rows);
+  }
+}
+
+void mlp_backward(const MlpShape& s, const float* params, MlpWorkspace& ws, int rows,
+                  const float* d_out, float* grad, float* d_extra) {
+  const int layers = s.layers();
+  // dz: ∂loss/∂(pre-activation output) of the current layer, rows × n (packed).
+  float* dz = ws.dz.data();
+  std::memcpy(dz, d_out, sizeof(float) * rows * s.out);
+  if (s.tanh_out) {
+    for (int64_t k = 0; k < int64_t{rows} * s.out; ++k) dz[k] *= 1.0f - ws.out[k] * ws.out[k];
+  }
+  for (int i = layers - 1; i >= 0; --i) {
+    const int in = s.layer_in(i), n = s.layer_out(i);
+    const float* x = ws.x[i].data();
+    const float* w = params + s.weight_offset(i);
+    if (grad) {
+      // ∂W = dzᵀ · x, ∂b = Σ_rows dz
+      sgemm(true, false, n, in, rows, dz, n, x, in, grad + s.weight_offset(i), in);
+      column_sums(dz, rows, n, n, grad + s.bias_offset(i));
+    }
+    const bool want_hidden = i > 0;
+    const bool want_extra = d_extra && i == s.extra_at;
+    if (!want_hidden && !want_extra) break;
+    // ∂x (columns c0..c1 of the input) = dz · W[:, c0:c1]
+    const int c0 = want_hidden ? 0 : in - s.extra;
+    const int c1 = want_extra ? in : in - (i == s.extra_at ? s.extra : 0);
+    const int dw = c1 - c0;
+    float* d = ws.d0.data();
+    sgemm(false, false, rows, dw, n, dz, n, w + c0, in, d, dw);
+    if (want_extra) {
+      const int e0 = in - s.extra - c0;
+      for (int r = 0; r < rows; ++r) {
+        std::memcpy(d_extra + int64_t{r} * s.extra, d + int64_t{r} * dw + e0,
+                    sizeof(float) * s.extra);
+      }
+    }
+    if (!want_hidden) break;
+    // Through hidden layer i−1's activation (and LayerNorm) to its pre-activation.
+    const int hp = s.layer_out(i - 1);
+    float* next_dz = ws.d1.data();
+    for (int r = 0; r < rows; ++r) {
+      float* dr = d + int64_t{r} * dw;
+      activate_backward(s.activation, x + int64_t{r} * in, dr, hp);
+      std::memcpy(next_dz + int64_t{r} * hp, dr, sizeof(float) * hp);
+    }
+    if (s.layer_norm) {
+      const float* gain = params + s.ln_gain_offset(i - 1);
+      const float* xhat = ws.xhat[i - 1].data();
+      if (grad) {
+        float* gg = grad + s.ln_gain_offset(i - 1);
+        float* gbias = grad + s.ln_bias_offset(i - 1);
+        std::fill(gg, gg + hp, 0.0f);
+        std::fill(gbias, gbias + hp, 0.0f);
+        for (int r = 0; r < rows; ++r) {
+          const float* g = next_dz + int64_t{r} * hp;
+          const float* xh = xhat + int64_t{r} * hp;
+          for (int j = 0; j < hp; ++j) {
+            gg[j] += g[j] * xh[j];
+            gbias[j] += g[j];
+          }
+        }
+      }
+      // dz = (1/σ)(ĝ − mean ĝ − x̂ · mean(ĝ x̂)) with ĝ = g · gain
+      for (int r = 0; r < rows; ++r) {
+        float* g = next_dz + int64_t{r} * hp;
+        const float* xh = xhat + int64_t{r} * hp;
+        double m1 = 0.0, m2 = 0.0;
+        for (int j = 0; j < hp; ++j) {
+          g[j] *= gain[j];
+          m1 += g[j];
+          m2 += g[j] * xh[j];
+        }
+        const float a = static_cast<float>(m1 / hp), c = static_cast<float>(m2 / hp);
+        const float rs = ws.rstd[i - 1][r];
+        for (int j = 0; j < hp; ++j) g[j] = rs * (g[j] - a - xh[j] * c);
+      }
+    }
+    std::swap(ws.dz, ws.d1);
+    dz = ws.dz.data();
+  }
+}
+
+void mlp_act(const MlpShape& s, const float* params, const float* x, const float* extra, int rows,
+             float* y, float* scratch) {
+  int widest = s.out;
+  for (int i = 0; i < s.layers(); ++i) widest = std::max(widest, s.layer_in(i));
+  for (int r = 0; r < rows; ++r) {
+    float* a = scratch;
+    float* b = scratch + widest;
+    std::memcpy(a, x + int64_t{r} * s.in, sizeof(float) * s.in);
+    int width = s.in;
+    for (int i = 0; i < s.layers(); ++i) {
+      if (i == s.extra_at) {
+        std::memcpy(a + width, extra + int64_t{r} * s.extra, sizeof(float) * s.extra);
+        width += s.extra;
+      }
+      const int n = s.layer_out(i);
+      const bool last = i + 1 == s.layers();
+      float* dst = last ? y + int64_t{r} * s.out : b;
+      simd::gemv(params + s.weight_offset(i), params + s.bias_offset(i), n, width, a, dst);
+      // bias already added by gemv: finish without it
+      if (!last) {
+        if (s.layer_norm) {
+          layer_norm_row(dst, n, params + s.ln_gain_offset(i), params + s.ln_bias_offset(i),
+                         nullptr, nullptr);
+        }
+        activate(s.activation, dst, n);
+        std::swap(a, b);
+      } else if (s.tanh_out) {
+        for (int j = 0; j < n; ++j) dst[j] = std::tanh(dst[j]);
+      }
+      width = n;
+    }
+  }
+}
+
+void mlp_forward_gemms(const MlpShape& s, int rows, std::vector<GemmShape>& out) {
+  for (int i = 0; i < s.layers(); ++i) out.push_back({false, true, rows, s.layer_out(i), s.layer_in(i)});
+}
+
+void mlp_backward_gemms(const MlpShape& s, int rows, bool weight_grads, bool d_extra,
+                        std::vector<GemmShape>& out) {
+  for (int i = s.layers() - 1; i >= 0; --i) {
+    const int in = s.layer_in(i), n = s.layer_out(i);
+    if (weight_grads) out.push_back({true, false, n, in, rows});
+    const bool want_hidden = i > 0;
+    const bool want_extra = d_extra && i == s.extra_at;
+    if (!want_hidden && !want_extra) break;
+    const int c0 = want_hidden ? 0 : in - s.extra;
+    const int c1 = want_extra ? in : in - (i == s.extra_at ? s.extra : 0);
+    out.push_back({false, false, rows, c1 - c0, n});
+    if (!want_hidden) break;
+  }
+}
+
+void run_gemms(const std::vector<GemmShape>& gemms, float* a, float* b, float* c) {
+  for (const GemmShape& g : gemms) {
+    const int lda = g.trans_a ? g.m : g.k;
+    const int ldb = g.trans_b ? g.k : g.n;
+    sgemm(g.trans_a, g.trans_b, g.m, g.n, g.k, a, lda, b, ldb, c, g.n);
+  }
+}
+
+double gemm_flop(const std::vector<GemmShape>& gemms) {
+  double f = 0.0;
+  for (const GemmShape& g : gemms) f += 2.0 * g.m * g.n * g.k;
+  return f;
+}
+
+}  // namespace ddpg

@@ -1,0 +1,341 @@
+// UpdateEngine: see update_engine.h.
+#include "ddpg/update_engine.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace ddpg {
+namespace {
+
+// Thread `t` of `n`'s part of [0, size), cut at multiples of 16 floats (one cache line).
+std::pair<int64_t, int64_t> range_of(int64_t size, int t, int n) {
+  const int64_t chunk = (size / n + 15) / 16 * 16;
+  const int64_t lo = std::min(size, chunk * t);
+  const int64_t hi = t + 1 == n ? size : std::min(size, lo + chunk);
+  return {lo, hi};
+}
+
+// The torch-style global-norm clip of one gradient buffer: × max_norm/(‖g‖ + 1e-6) when that is < 1.
+void clip_norm(float* g, int64_t n, double max_norm) {
+  const double norm = std::sqrt(simd::sum_squares(g, n));
+  const double coef = max_norm / (norm + 1e-6);
+  if (coef >= 1.0) return;
+  const float c = static_cast<float>(coef);
+  for (int64_t k = 0; k < n; ++k) g[k] *= c;
+}
+
+}  // namespace
+
+FlatAdam::FlatAdam(int64_t size, double lr, double weight_decay, double beta1, double beta2,
+                   double eps)
+    : m_(size, 0.0f),
+      v_(size, 0.0f),
+      lr_(lr),
+      weight_decay_(weight_decay),
+      beta1_(beta1),
+      beta2_(beta2),
+      eps_(eps) {}
+
+simd::AdamCoefficients FlatAdam::next_step() {
+  ++t_;
+  const double bc1 = 1.0 - std::pow(beta1_, static_cast<double>(t_));
+  const double bc2 = 1.0 - std::pow(beta2_, static_cast<double>(t_));
+  simd::AdamCoefficients c;
+  c.beta1 = static_cast<float>(beta1_);
+  c.beta2 = static_cast<float>(beta2_);
+  c.eps = static_cast<float>(eps_);
+  c.weight_decay = static_cast<float>(weight_decay_);
+  c.step_size = static_cast<float>(lr_ / bc1);
+  c.sqrt_bc2 = static_cast<float>(std::sqrt(bc2));
+  return c;
+}
+
+void FlatAdam::apply(float* params, const float* grad, int64_t lo, int64_t hi,
+                     const simd::AdamCoefficients& c) {
+  if (hi > lo) simd::adam(params + lo, grad + lo, m_.data() + lo, v_.data() + lo, hi - lo, c);
+}
+
+MlpShape actor_shape_of(const AgentConfig& cfg, int obs_dim, int act_dim) {
+  MlpShape s;
+  s.in = obs_dim;
+  s.hidden = cfg.hidden;
+  s.out = act_dim;
+  s.activation = parse_activation(cfg.activation);
+  s.tanh_out = true;
+  s.layer_norm = cfg.layer_norm == "actor" || cfg.layer_norm == "both";
+  return s;
+}
+
+MlpShape critic_shape_of(const AgentConfig& cfg, int obs_dim, int act_dim) {
+  MlpShape s;
+  s.in = obs_dim;
+  s.extra = act_dim;
+  s.extra_at = cfg.critic_action_layer;
+  s.hidden = cfg.hidden;
+  s.out = 1;
+  s.activation = parse_activation(cfg.activation);
+  s.layer_norm = cfg.layer_norm == "critic" || cfg.layer_norm == "both";
+  return s;
+}
+
+
+UpdateEngine::UpdateEngine(const AgentConfig& cfg, int obs_dim, int act_dim)
+    : cfg_(cfg),
+      obs_dim_(obs_dim),
+      act_dim_(act_dim),
+      batch_(cfg.batch_size),
+      actor_shape_(actor_shape_of(cfg, obs_dim, act_dim)),
+      critic_shape_(critic_shape_of(cfg, obs_dim, act_dim)),
+      shards_(std::max(1, std::min(cfg.batch_shards, cfg.batch_size))),
+      actor_adam_(actor_shape_.size(), cfg.actor_lr),
+      critic_adam_(critic_shape_.size() * cfg.n_critics, cfg.critic_lr, cfg.critic_weight_decay) {
+  shard_.resize(shards_);
+  for (int k = 0; k < shards_; ++k) {
+    Shard& s = shard_[k];
+    s.row0 = static_cast<int>(int64_t{batch_} * k / shards_);
+    s.rows = static_cast<int>(int64_t{batch_} * (k + 1) / shards_) - s.row0;
+    s.target_actor = MlpWorkspace(actor_shape_, s.rows);
+    s.actor = MlpWorkspace(actor_shape_, s.rows);
+    s.target_critic = MlpWorkspace(critic_shape_, s.rows);
+    s.critic = MlpWorkspace(critic_shape_, s.rows);
+    s.y.assign(s.rows, 0.0f);
+    s.q0.assign(s.rows, 0.0f);
+    s.dq.assign(s.rows, 0.0f);
+    s.da.assign(static_cast<size_t>(s.rows) * act_dim, 0.0f);
+    s.critic_grad.assign(critic_shape_.size() * cfg.n_critics, 0.0f);
+    s.actor_grad.assign(actor_shape_.size(), 0.0f);
+  }
+}
+
+void UpdateEngine::set_threads(int threads) { threads_ = std::max(1, std::min(threads, shards_)); }
+
+void UpdateEngine::load_obs(const float* src, int rows, float* dst, int ld, const Extras& e) const {
+  const int o = obs_dim_;
+  for (int r = 0; r < rows; ++r) {
+    const float* x = src + int64_t{r} * o;
+    float* d = dst + int64_t{r} * ld;
+    if (e.norm_mean) {
+      const float c = e.norm_clip;
+      for (int j = 0; j < o; ++j) {
+        d[j] = std::clamp((x[j] - e.norm_mean[j]) * e.norm_inv_std[j], -c, c);
+      }
+    } else {
+      std::memcpy(d, x, sizeof(float) * o);
+    }
+  }
+}
+
+void UpdateEngine::critic_phase(Shard& s, const BatchView& b, const Extras& e) {
+  const int rows = s.rows, a = act_dim_, nc = cfg_.n_critics;
+  const int64_t csize = critic_shape_.size();
+  const MlpShape& cs = critic_shape_;
+  // Target: a' = π'(s') (+ clipped noise, clipped to [-1, 1]); y = r + γ^k (1 − d) min_i Q'_i.
+  const float* next_obs = b.next_obs + int64_t{s.row0} * obs_dim_;
+  load_obs(next_obs, rows, s.target_actor.input(), obs_dim_, e);
+  mlp_forward(actor_shape_, e.target_actor ? e.target_actor : params_.actor_target, s.target_actor,
+              rows);
+  load_obs(next_obs, rows, s.target_critic.input(), cs.layer_in(0), e);
+  float* ext = s.target_critic.extra_input(cs);
+  const int eld = s.target_critic.extra_ld(cs);
+  for (int r = 0; r < rows; ++r) {
+    const float* pa = s.target_actor.out.data() + int64_t{r} * a;
+    float* dst = ext + int64_t{r} * eld;
+    if (e.target_eps) {
+      const float* eps = e.target_eps + (e.eps_rows == 1 ? 0 : int64_t{s.row0 + r} * a);
+      for (int j = 0; j < a; ++j) dst[j] = std::clamp(pa[j] + eps[j], -1.0f, 1.0f);
+    } else {
+      std::memcpy(dst, pa, sizeof(float) * a);
+    }
+  }
+  for (int i = 0; i < nc; ++i) {
+    mlp_forward(cs, params_.critic_targets[i], s.target_critic, rows);
+    const float* q = s.target_critic.out.data();
+    for (int r = 0; r < rows; ++r) s.y[r] = i == 0 ? q[r] : std::min(s.y[r], q[r]);
+  }
+  for (int r = 0; r < rows; ++r) {
+    const int k = s.row0 + r;
+    s.y[r] = b.reward[k] + b.discount[k] * (1.0f - b.terminated[k]) * s.y[r];
+  }
+  // Critics: ∂/∂Q_i of Σ_i mean (Q_i − y)² is 2 (Q_i − y)/B.
+  load_obs(b.obs + int64_t{s.row0} * obs_dim_, rows, s.critic.input(), cs.layer_in(0), e);
+  float* cext = s.critic.extra_input(cs);
+  for (int r = 0; r < rows; ++r) {
+    std::memcpy(cext + int64_t{r} * eld, b.action + int64_t{s.row0 + r} * a, sizeof(float) * a);
+  }
+  const float scale = 2.0f / static_cast<float>(batch_);
+  s.critic_sq = 0.0;
+  s.q_sum = 0.0;
+  for (int i = 0; i < nc; ++i) {
+    mlp_forward(cs, params_.critics[i], s.critic, rows);
+    const float* q = s.critic.out.data();
+    for (int r = 0; r < rows; ++r) {
+      const float d = q[r] - s.y[r];
+      s.critic_sq += static_cast<double>(d) * d;
+      s.dq[r] = scale * d;
+      if (i == 0) s.q_sum += q[r];
+    }
+    mlp_backward(cs, params_.critics[i], s.critic, rows, s.dq.data(),
+                 s.critic_grad.data() + i * csize, nullptr);
+  }
+}
+
+void UpdateEngine::actor_phase(Shard& s) {
+  const int rows = s.rows, a = act_dim_;
+  const MlpShape& cs = critic_shape_;
+  // The actor's input is the critic's observation columns, already normalised.
+  const int ld0 = cs.layer_in(0);
+  for (int r = 0; r < rows; ++r) {
+    std::memcpy(s.actor.input() + int64_t{r} * obs_dim_, s.critic.input() + int64_t{r} * ld0,
+                sizeof(float) * obs_dim_);
+  }
+  mlp_forward(actor_shape_, params_.actor, s.actor, rows);
+  float* ext = s.critic.extra_input(cs);
+  const int eld = s.critic.extra_ld(cs);
+  for (int r = 0; r < rows; ++r) {
+    std::memcpy(ext + int64_t{r} * eld, s.actor.out.data() + int64_t{r} * a, sizeof(float) * a);
+  }
+  mlp_forward(cs, params_.critics[0], s.critic, rows);
+  s.actor_q_sum = 0.0;
+  for (int r = 0; r < rows; ++r) s.actor_q_sum += s.critic.out[r];
+  // ∂(−mean Q)/∂Q = −1/B, back to the action only (no critic weight gradients), then the actor.
+  std::fill(s.dq.begin(), s.dq.begin() + rows, -1.0f / static_cast<float>(batch_));
+  mlp_backward(cs, params_.critics[0], s.critic, rows, s.dq.data(), nullptr, s.da.data());
+  mlp_backward(actor_shape_, params_.actor, s.actor, rows, s.da.data(), s.actor_grad.data(),
+               nullptr);
+}
+
+void UpdateEngine::reduce(bool critic, int64_t lo, int64_t hi) {
+  if (shards_ == 1 || hi <= lo) return;
+  const float* src[64];
+  for (int k = 0; k < shards_; ++k) {
+    src[k] = (critic ? shard_[k].critic_grad.data() : shard_[k].actor_grad.data()) + lo;
+  }
+  float* dst = (critic ? shard_[0].critic_grad.data() : shard_[0].actor_grad.data()) + lo;
+  simd::sum(dst, src, shards_, hi - lo);
+}
+
+void UpdateEngine::clip(bool critic) {
+  if (cfg_.grad_clip <= 0) return;
+  if (critic) {
+    const int64_t csize = critic_shape_.size();
+    for (int i = 0; i < cfg_.n_critics; ++i) {
+      clip_norm(shard_[0].critic_grad.data() + i * csize, csize, cfg_.grad_clip);
+    }
+  } else {
+    clip_norm(shard_[0].actor_grad.data(), actor_shape_.size(), cfg_.grad_clip);
+  }
+}
+
+EngineStats UpdateEngine::update(const BatchView& b, const Extras& e, bool actor_step) {
+  const simd::AdamCoefficients cc = critic_adam_.next_step();
+  const simd::AdamCoefficients ac = actor_step ? actor_adam_.next_step() : cc;
+  const int64_t csize = critic_shape_.size(), asize = actor_shape_.size();
+  const int64_t ctotal = csize * cfg_.n_critics;
+  const float tau = static_cast<float>(cfg_.tau);
+  const int nthreads = threads_;
+  // With one thread the region below is inactive, and OpenBLAS would use the caller's thread
+  // setting: pin it to 1 for the call.
+  const int saved = omp_get_max_threads();
+  if (nthreads == 1) omp_set_num_threads(1);
+
+#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
+  {
+    const int tid = omp_get_thread_num();
+    for (int k = tid; k < shards_; k += nthreads) critic_phase(shard_[k], b, e);
+#pragma omp barrier
+    const auto [clo, chi] = range_of(ctotal, tid, nthreads);
+    reduce(true, clo, chi);
+#pragma omp barrier
+    if (cfg_.grad_clip > 0) {
+#pragma omp single
+      clip(true);
+    }
+    // Adam on each critic's part of [clo, chi); Polyak on the same part (actor steps only).
+    for (int i = 0; i < cfg_.n_critics; ++i) {
+      const int64_t lo = std::max(clo, i * csize), hi = std::min(chi, (i + 1) * csize);
+      if (hi <= lo) continue;
+      float* grad = shard_[0].critic_grad.data();
+      simd::adam(params_.critics[i] + (lo - i * csize), grad + lo, critic_adam_.m().data() + lo,
+                 critic_adam_.v().data() + lo, hi - lo, cc);
+    }
+    if (actor_step) {
+#pragma omp barrier
+      for (int k = tid; k < shards_; k += nthreads) actor_phase(shard_[k]);
+#pragma omp barrier
+      const auto [alo, ahi] = range_of(asize, tid, nthreads);
+      reduce(false, alo, ahi);
+      if (cfg_.grad_clip > 0) {
+#pragma omp barrier
+#pragma omp single
+        clip(false);
+      }
+      actor_adam_.apply(params_.actor, shard_[0].actor_grad.data(), alo, ahi, ac);
+      simd::polyak(params_.actor_target + alo, params_.actor + alo, ahi - alo, tau);
+      for (int i = 0; i < cfg_.n_critics; ++i) {
+        const int64_t lo = std::max(clo, i * csize), hi = std::min(chi, (i + 1) * csize);
+        if (hi <= lo) continue;
+        simd::polyak(params_.critic_targets[i] + (lo - i * csize),
+                     params_.critics[i] + (lo - i * csize), hi - lo, tau);
+      }
+    }
+  }
+  if (nthreads == 1) omp_set_num_threads(saved);
+
+  EngineStats st;
+  double sq = 0.0, q = 0.0, aq = 0.0;
+  for (const Shard& s : shard_) {
+    sq += s.critic_sq;
+    q += s.q_sum;
+    aq += s.actor_q_sum;
+  }
+  st.critic_loss = sq / batch_;
+  st.mean_q = q / batch_;
+  st.actor_loss = actor_step ? -aq / batch_ : 0.0;
+  return st;
+}
+
+std::vector<GemmShape> UpdateEngine::shard_gemms(bool actor_step) const {
+  std::vector<GemmShape> g;
+  const int rows = shard_[0].rows;
+  mlp_forward_gemms(actor_shape_, rows, g);
+  for (int i = 0; i < cfg_.n_critics; ++i) mlp_forward_gemms(critic_shape_, rows, g);
+  for (int i = 0; i < cfg_.n_critics; ++i) {
+    mlp_forward_gemms(critic_shape_, rows, g);
+    mlp_backward_gemms(critic_shape_, rows, true, false, g);
+  }
+  if (actor_step) {
+    mlp_forward_gemms(actor_shape_, rows, g);
+    mlp_forward_gemms(critic_shape_, rows, g);
+    mlp_backward_gemms(critic_shape_, rows, false, true, g);
+    mlp_backward_gemms(actor_shape_, rows, true, false, g);
+  }
+  return g;
+}
+
+double UpdateEngine::update_flop(bool actor_step) const {
+  double f = 0.0;
+  // Sum over shards of each shard's multiplies (shards may differ by a row).
+  for (size_t k = 0; k < shard_.size(); ++k) {
+    std::vector<GemmShape> g;
+    const int rows = shard_[k].rows;
+    mlp_forward_gemms(actor_shape_, rows, g);
+    for (int i = 0; i < cfg_.n_critics; ++i) mlp_forward_gemms(critic_shape_, rows, g);
+    for (int i = 0; i < cfg_.n_critics; ++i) {
+      mlp_forward_gemms(critic_shape_, rows, g);
+      mlp_backward_gemms(critic_shape_, rows, true, false, g);
+    }
+    if (actor_step) {
+      mlp_forward_gemms(actor_shape_, rows, g);
+      mlp_forward_gemms(critic_shape_, rows, g);
+      mlp_backward_gemms(critic_shape_, rows, false, true, g);
+      mlp_backward_gemms(actor_shape_, rows, true, false, g);
+    }
+    f += gemm_flop(g);
+  }
+  return f;
+}
+
+}  // namespace ddpg
