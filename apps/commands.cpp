@@ -217,11 +217,6 @@ int cmd_bench_update(const UpdateBenchOptions& opts) {
   return 0;
 }
 
-int cmd_bench_env(const std::string& env_id, double seconds) {
-  print_figures(bench_env(env_id, seconds));
-  return 0;
-}
-
 int cmd_model(const std::string& env_id) {
   auto env = make_env(env_id);
   auto* mj = dynamic_cast<MujocoEnv*>(env.get());

@@ -37,7 +37,7 @@ int cmd_rollout(const RolloutArgs& args);
 
 int cmd_envs(bool json);
 int cmd_bench_update(const UpdateBenchOptions& opts);
-int cmd_bench_env(const std::string& env_id, double seconds);
+void print_figures(const BenchFigures& figures);
 int cmd_model(const std::string& env_id);
 int cmd_config(const ConfigSources& sources);
 int cmd_sweep(const SweepOptions& opts);

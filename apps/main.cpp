@@ -74,21 +74,70 @@ int main(int argc, char** argv) {
 
   auto* bench = app.add_subcommand("bench", "benchmarks, printed as name=value lines");
   bench->require_subcommand(1);
+  auto parse_hidden = [](const std::string& text) {
+    std::vector<int> out;
+    std::stringstream ss(text);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+      try {
+        size_t used = 0;
+        const int h = std::stoi(item, &used);
+        if (used != item.size() || h <= 0) throw std::invalid_argument(item);
+        out.push_back(h);
+      } catch (const std::exception&) {
+        throw ddpg::Error("--hidden '" + text + "' must be positive sizes separated by commas, e.g. 256,256");
+      }
+    }
+    return out;
+  };
+  double peak_seconds = 1.0;
+  int peak_threads = 0;
+  auto* bp = bench->add_subcommand("peak", "the FP32 multiply-add peak per core and for all cores");
+  bp->add_option("--seconds", peak_seconds, "measuring time per figure");
+  bp->add_option("--threads", peak_threads, "cores measured together (default all)");
+
   ddpg::UpdateBenchOptions ub;
   std::string hidden = "256,256";
   auto* bu = bench->add_subcommand("update", "one DDPG update beside its matrix-multiply floor");
   bu->add_option("--hidden", hidden, "hidden sizes, e.g. 256,256");
   bu->add_option("--batch", ub.batch, "batch size");
-  bu->add_option("--threads", ub.threads, "LibTorch threads");
+  bu->add_option("--threads", ub.threads, "cores (at most --shards)");
+  bu->add_option("--shards", ub.shards, "batch shards (agent.batch_shards)");
+  bu->add_option("--critics", ub.critics, "critics (TD3: 2)");
   bu->add_option("--obs-dim", ub.obs_dim, "observation size");
   bu->add_option("--act-dim", ub.act_dim, "action size");
   bu->add_option("--seconds", ub.seconds, "measuring time per figure");
 
+  ddpg::ActBenchOptions ab;
+  std::string act_hidden = "256,256";
+  auto* ba = bench->add_subcommand("act", "one action for one observation, beside LibTorch's forward");
+  ba->add_option("--hidden", act_hidden, "hidden sizes");
+  ba->add_option("--obs-dim", ab.obs_dim, "observation size");
+  ba->add_option("--act-dim", ab.act_dim, "action size");
+  ba->add_option("--seconds", ab.seconds, "measuring time per figure");
+
   std::string bench_env_id;
   double bench_env_seconds = 3.0;
+  int bench_env_n = 1, bench_env_threads = 0;
   auto* be = bench->add_subcommand("env", "env steps/s beside the raw mj_step rate of its model");
   be->add_option("env", bench_env_id, "env id")->required();
   be->add_option("--seconds", bench_env_seconds, "measuring time per figure");
+  be->add_option("--num-envs", bench_env_n, "envs stepped together (beside one env)");
+  be->add_option("--threads", bench_env_threads, "threads for --num-envs (default all cores)");
+
+  ddpg::TrainBenchOptions tb;
+  std::string train_hidden = "256,256";
+  auto* bt = bench->add_subcommand("train", "whole-loop steps/s beside the update-bound rate");
+  bt->add_option("env", tb.env_id, "env id")->required();
+  bt->add_option("--steps", tb.steps, "env steps in all");
+  bt->add_option("--learning-starts", tb.learning_starts, "random steps before the timed part");
+  bt->add_option("--hidden", train_hidden, "hidden sizes");
+  bt->add_option("--batch", tb.batch, "batch size");
+  bt->add_option("--threads", tb.threads, "cores (0 all)");
+  bt->add_option("--update-every", tb.update_every, "env steps between update phases");
+  bt->add_option("--gradient-steps", tb.gradient_steps, "updates per phase");
+  bt->add_option("--num-envs", tb.num_envs, "envs stepped together");
+  bt->add_option("--set", tb.sets, "section.key=value (repeatable)");
 
   std::string model_env;
   auto* model = app.add_subcommand("model", "print the MJCF model a MuJoCo env uses");
@@ -141,16 +190,31 @@ int main(int argc, char** argv) {
       return ddpg::cli::cmd_sweep(sweep);
     }
     if (*rep) return ddpg::cli::cmd_report(report_paths, report_out);
-    if (*be) return ddpg::cli::cmd_bench_env(bench_env_id, bench_env_seconds);
+    if (*be) {
+      ddpg::cli::print_figures(
+          ddpg::bench_env(bench_env_id, bench_env_seconds, bench_env_n, bench_env_threads));
+      return 0;
+    }
+    if (*bp) {
+      ddpg::cli::print_figures(ddpg::bench_peak(peak_seconds, peak_threads));
+      return 0;
+    }
+    if (*ba) {
+      ab.hidden = parse_hidden(act_hidden);
+      ddpg::cli::print_figures(ddpg::bench_act(ab));
+      return 0;
+    }
+    if (*bt) {
+      tb.hidden = parse_hidden(train_hidden);
+      ddpg::cli::print_figures(ddpg::bench_train(tb));
+      return 0;
+    }
     if (*model) return ddpg::cli::cmd_model(model_env);
     if (*ro) return ddpg::cli::cmd_rollout(rollout);
     if (*envs) return ddpg::cli::cmd_envs(envs_json);
     if (*cfg) return ddpg::cli::cmd_config(show);
     if (*bu) {
-      ub.hidden.clear();
-      std::stringstream ss(hidden);
-      std::string item;
-      while (std::getline(ss, item, ',')) ub.hidden.push_back(std::stoi(item));
+      ub.hidden = parse_hidden(hidden);
       return ddpg::cli::cmd_bench_update(ub);
     }
   } catch (const ddpg::Error& err) {

@@ -149,6 +149,22 @@ void Agent::act(const std::vector<double>& obs, float* action) {
           act_scratch_.data());
 }
 
+void Agent::act_rows(const std::vector<const std::vector<double>*>& obs,
+                     std::vector<float>& actions) {
+  const size_t n = obs.size();
+  rows_scratch_.resize(n * obs_dim_);
+  actions.resize(n * act_dim_);
+  for (size_t i = 0; i < n; ++i) {
+    if (static_cast<int>(obs[i]->size()) != obs_dim_) {
+      throw Error("the policy takes observations of size " + std::to_string(obs_dim_) + ", got " +
+                  std::to_string(obs[i]->size()));
+    }
+    load_obs_into(*obs[i], obs_normalizer(), rows_scratch_.data() + i * obs_dim_);
+  }
+  mlp_act(engine_.actor_shape(), actor_flat_.data_ptr<float>(), rows_scratch_.data(), nullptr,
+          static_cast<int>(n), actions.data(), act_scratch_.data());
+}
+
 torch::Tensor Agent::act_batch(const torch::Tensor& obs) {
   torch::NoGradGuard no_grad;
   refresh_norm();

@@ -2,10 +2,16 @@
 #include "ddpg/bench.h"
 
 #include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <thread>
 
 #include "ddpg/agent.h"
 #include "ddpg/env.h"
+#include "ddpg/env_pool.h"
 #include "ddpg/rng.h"
+#include "ddpg/simd.h"
+#include "ddpg/trainer.h"
 #include "envs/mujoco/mujoco_env.h"
 
 namespace ddpg {
@@ -33,92 +39,228 @@ double time_ms(F&& fn, double seconds) {
   return rounds[2];
 }
 
-struct Gemm {
-  int64_t m, k, n;  // (m, k) x (k, n)
-};
-
-// The matrix multiplies one update needs: forward of every layer it evaluates, the weight gradients
-// of the trained network, and the input gradients needed to reach earlier layers.
-std::vector<Gemm> update_gemms(const UpdateBenchOptions& o) {
-  const int64_t B = o.batch;
-  std::vector<std::pair<int64_t, int64_t>> actor, critic;  // (in, out) per layer
-  int64_t in = o.obs_dim;
-  for (int h : o.hidden) {
-    actor.push_back({in, h});
-    in = h;
+// Peak of `threads` cores at once: each thread measures its own core over the same window.
+double peak_of(int threads, double seconds, int* width) {
+  if (threads <= 1) return simd::fma_peak_gflops(seconds, width);
+  std::vector<double> rates(threads);
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] { rates[t] = simd::fma_peak_gflops(seconds, t == 0 ? width : nullptr); });
   }
-  actor.push_back({in, o.act_dim});
-  in = o.obs_dim + o.act_dim;
-  for (int h : o.hidden) {
-    critic.push_back({in, h});
-    in = h;
-  }
-  critic.push_back({in, 1});
-  std::vector<Gemm> g;
-  auto forward = [&](const auto& net) {
-    for (auto [i, out] : net) g.push_back({B, i, out});
-  };
-  auto weight_grads = [&](const auto& net) {
-    for (auto [i, out] : net) g.push_back({out, B, i});
-  };
-  auto input_grads = [&](const auto& net, bool first_too) {
-    for (size_t l = first_too ? 0 : 1; l < net.size(); ++l)
-      g.push_back({B, net[l].second, net[l].first});
-  };
-  forward(actor);   // target actor on s'
-  forward(critic);  // target critic
-  forward(critic);  // critic on (s, a)
-  weight_grads(critic);
-  input_grads(critic, false);
-  forward(actor);   // actor on s
-  forward(critic);  // critic on (s, π(s))
-  input_grads(critic, true);
-  weight_grads(actor);
-  input_grads(actor, false);
-  return g;
+  for (auto& th : pool) th.join();
+  double sum = 0;
+  for (double r : rates) sum += r;
+  return sum;
 }
+
+int all_cores() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
 
 }  // namespace
 
+BenchFigures bench_peak(double seconds, int threads) {
+  if (threads <= 0) threads = all_cores();
+  int width = 0;
+  const double one = peak_of(1, seconds, &width);
+  const double all = peak_of(threads, seconds, nullptr);
+  return {{"peak_gflops_per_core", one},
+          {"peak_gflops_all_cores", all},
+          {"cores", static_cast<double>(threads)},
+          {"vector_width_floats", static_cast<double>(width)}};
+}
+
 BenchFigures bench_update(const UpdateBenchOptions& o) {
-  torch::set_num_threads(o.threads);
+  torch::set_num_threads(1);
   AgentConfig cfg;
   cfg.hidden = o.hidden;
   cfg.batch_size = o.batch;
+  cfg.n_critics = o.critics;
+  cfg.batch_shards = o.shards;
   Agent agent(cfg, o.obs_dim, o.act_dim, 0);
+  agent.set_threads(o.threads);
+  const int threads = agent.engine().threads();
   Batch& b = agent.batch();
+  torch::manual_seed(0);
   b.obs.normal_();
   b.next_obs.normal_();
   b.action.uniform_(-1, 1);
   b.reward.normal_();
   b.terminated.zero_();
-  const double update_ms = time_ms([&] { agent.update(b); }, o.seconds);
-
-  const std::vector<Gemm> gemms = update_gemms(o);
-  std::vector<torch::Tensor> lhs, rhs, outs;
-  double flops = 0;
-  for (const auto& g : gemms) {
-    lhs.push_back(torch::randn({g.m, g.k}));
-    rhs.push_back(torch::randn({g.k, g.n}));
-    outs.push_back(torch::empty({g.m, g.n}));
-    flops += 2.0 * g.m * g.k * g.n;
+  // The peak first, then update and floor interleaved twice (the lower of each), so that a change
+  // in clock speed during the run touches both alike.
+  int width = 0;
+  const double peak = peak_of(threads, std::min(1.0, o.seconds / 2), &width);
+  UpdateEngine& engine = const_cast<UpdateEngine&>(agent.engine());
+  double update_ms = 1e300, floor_ms = 1e300;
+  for (int round = 0; round < 2; ++round) {
+    update_ms = std::min(update_ms, time_ms([&] { agent.update(b); }, o.seconds / 2));
+    floor_ms = std::min(floor_ms, time_ms([&] { engine.run_gemm_floor(true); }, o.seconds / 2));
   }
-  const double floor_ms = time_ms(
-      [&] {
-        for (size_t i = 0; i < gemms.size(); ++i) torch::mm_out(outs[i], lhs[i], rhs[i]);
-      },
-      o.seconds);
+  const double flop = engine.update_flop(true);
+  const double limit_ms = flop / (peak * 1e9) * 1e3;
   return {{"update_ms", update_ms},
           {"gemm_floor_ms", floor_ms},
           {"ratio", update_ms / floor_ms},
-          {"gemm_count", static_cast<double>(gemms.size())},
-          {"update_mflop", flops / 1e6},
-          {"update_gflops", flops / (update_ms * 1e-3) / 1e9},
-          {"threads", static_cast<double>(o.threads)},
+          {"flop_limit_ms", limit_ms},
+          {"flop_fraction", limit_ms / update_ms},
+          {"floor_flop_fraction", limit_ms / floor_ms},
+          {"peak_gflops", peak},
+          {"update_gflops", flop / (update_ms * 1e-3) / 1e9},
+          {"update_mflop", flop / 1e6},
+          {"gemm_count", static_cast<double>(engine.shard_gemms(true).size())},
+          {"threads", static_cast<double>(threads)},
+          {"shards", static_cast<double>(engine.shards())},
           {"batch", static_cast<double>(o.batch)}};
 }
 
-BenchFigures bench_env(const std::string& env_id, double seconds) {
+BenchFigures bench_act(const ActBenchOptions& o) {
+  torch::set_num_threads(1);
+  AgentConfig cfg;
+  cfg.hidden = o.hidden;
+  cfg.batch_size = 1;
+  Agent agent(cfg, o.obs_dim, o.act_dim, 0);
+  Rng rng(0);
+  std::vector<double> obs(o.obs_dim);
+  for (auto& x : obs) x = rng.normal();
+  std::vector<float> action(o.act_dim);
+  const int kCalls = 1000;
+  const double act_us =
+      time_ms([&] { for (int i = 0; i < kCalls; ++i) agent.act(obs, action.data()); }, o.seconds) *
+      1e3 / kCalls;
+  // LibTorch's generic path: a (1, obs_dim) tensor through the module's forward.
+  torch::Tensor x = torch::zeros({1, o.obs_dim});
+  const int kTorchCalls = 100;
+  const double torch_us = time_ms(
+                              [&] {
+                                torch::NoGradGuard g;
+                                for (int i = 0; i < kTorchCalls; ++i) {
+                                  float* px = x.data_ptr<float>();
+                                  for (int j = 0; j < o.obs_dim; ++j) px[j] = static_cast<float>(obs[j]);
+                                  const torch::Tensor a = agent.actor()->forward(x);
+                                  std::memcpy(action.data(), a.data_ptr<float>(), sizeof(float) * o.act_dim);
+                                }
+                              },
+                              o.seconds) *
+                          1e3 / kTorchCalls;
+  return {{"act_us", act_us},
+          {"torch_act_us", torch_us},
+          {"speedup", torch_us / act_us},
+          {"macs", static_cast<double>(agent.engine().actor_shape().macs_per_row())}};
+}
+
+BenchFigures bench_train(const TrainBenchOptions& o) {
+  Config c;
+  c.env.id = o.env_id;
+  c.agent.hidden = o.hidden;
+  c.agent.batch_size = o.batch;
+  c.trainer.total_steps = o.steps;
+  c.trainer.learning_starts = o.learning_starts;
+  c.trainer.update_every = o.update_every;
+  c.trainer.gradient_steps = o.gradient_steps;
+  c.trainer.num_envs = o.num_envs;
+  c.trainer.threads = o.threads;
+  c.trainer.eval_every = 0;
+  c.trainer.eval_episodes = 1;
+  c.trainer.checkpoint_every = 1000000000000;
+  ConfigErrors errors;
+  for (const auto& s : o.sets) apply_set(c, s, errors);
+  validate(c, errors);
+  errors.throw_if_any("bench train");
+  if (c.trainer.learning_starts >= c.trainer.total_steps) {
+    throw Error("bench train: --steps must exceed --learning-starts (the timed part is after it)");
+  }
+  char tmpl[] = "/tmp/ddpg_bench_XXXXXX";
+  if (!mkdtemp(tmpl)) throw Error("bench train: cannot create a folder in /tmp");
+  const std::string dir = std::string(tmpl) + "/run";
+  TrainOptions opts;
+  opts.show_progress = false;
+  opts.quiet = true;
+  TrainSummary sum;
+  try {
+    sum = train_new(c, dir, opts);
+  } catch (...) {
+    std::filesystem::remove_all(tmpl);
+    throw;
+  }
+  std::filesystem::remove_all(tmpl);
+  const int threads = c.trainer.threads > 0 ? c.trainer.threads : all_cores();
+
+  // The update alone, same config and sizes, same threads.
+  auto env = make_env(c.env.id, c.env.options);
+  Agent agent(c.agent, env->spec().obs_dim, env->spec().act_dim, 0);
+  agent.set_threads(threads);
+  torch::set_num_threads(1);
+  Batch& b = agent.batch();
+  torch::manual_seed(0);
+  b.obs.normal_();
+  b.next_obs.normal_();
+  b.action.uniform_(-1, 1);
+  b.reward.normal_();
+  b.terminated.zero_();
+  const double update_ms = time_ms([&] { agent.update(b); }, 2.0);
+  const double steps_per_s = sum.learn_steps / sum.learn_seconds;
+  const double bound = 1e3 * c.trainer.update_every / (c.trainer.gradient_steps * update_ms);
+  return {{"steps_per_s", steps_per_s},
+          {"update_bound_steps_per_s", bound},
+          {"ratio", steps_per_s / bound},
+          {"update_ms", update_ms},
+          {"loop_update_ms", sum.updates > 0 ? 1e3 * sum.update_seconds / sum.updates : 0.0},
+          {"timed_steps", static_cast<double>(sum.learn_steps)},
+          {"updates", static_cast<double>(sum.updates)},
+          {"num_envs", static_cast<double>(c.trainer.num_envs)},
+          {"threads", static_cast<double>(threads)},
+          {"update_every", static_cast<double>(c.trainer.update_every)},
+          {"gradient_steps", static_cast<double>(c.trainer.gradient_steps)},
+          {"batch", static_cast<double>(c.agent.batch_size)}};
+}
+
+namespace {
+
+// Steps/s of `num_envs` envs stepped together by an EnvPool on `threads` threads, random actions.
+double pooled_rate(const std::string& env_id, double seconds, int num_envs, int threads) {
+  std::vector<std::unique_ptr<Env>> envs;
+  for (int i = 0; i < num_envs; ++i) envs.push_back(make_env(env_id));
+  EnvPool pool(std::move(envs), threads);
+  const EnvSpec& spec = pool.env(0).spec();
+  Rng rng(0);
+  std::vector<std::vector<double>> actions(num_envs, std::vector<double>(spec.act_dim));
+  std::vector<StepResult> results;
+  for (int i = 0; i < num_envs; ++i) pool.env(i).reset(i);
+  auto run = [&](int64_t n) {
+    for (int64_t k = 0; k < n; ++k) {
+      for (auto& a : actions) {
+        for (int j = 0; j < spec.act_dim; ++j) a[j] = rng.uniform(spec.act_low[j], spec.act_high[j]);
+      }
+      pool.step(actions, results);
+      for (int i = 0; i < num_envs; ++i) {
+        if (results[i].terminated || results[i].truncated) pool.env(i).reset();
+      }
+    }
+  };
+  run(50);
+  int64_t n = 0;
+  const auto t0 = Clock::now();
+  double elapsed = 0;
+  while (elapsed < seconds) {
+    run(50);
+    n += 50;
+    elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+  }
+  return n * num_envs / elapsed;
+}
+
+}  // namespace
+
+BenchFigures bench_env(const std::string& env_id, double seconds, int num_envs, int threads) {
+  if (num_envs > 1) {
+    if (threads <= 0) threads = all_cores();
+    const double one = pooled_rate(env_id, seconds, 1, 1);
+    const double many = pooled_rate(env_id, seconds, num_envs, threads);
+    return {{"env_steps_per_s", many},
+            {"single_env_steps_per_s", one},
+            {"speedup", many / one},
+            {"num_envs", static_cast<double>(num_envs)},
+            {"threads", static_cast<double>(std::min(threads, num_envs))}};
+  }
   auto env = make_env(env_id);
   const EnvSpec& spec = env->spec();
   Rng rng(0);

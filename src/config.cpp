@@ -280,7 +280,9 @@ std::vector<FieldRef> config_fields(Config& c) {
       {"trainer", "eval_episodes", "episodes per evaluation", &t.eval_episodes, 1, 1e6},
       {"trainer", "checkpoint_every", "env steps between checkpoints", &t.checkpoint_every, 1,
        1e12},
-      {"trainer", "threads", "LibTorch threads; 0 all cores", &t.threads, 0, 1024},
+      {"trainer", "threads", "cores for updates and env stepping; 0 all cores", &t.threads, 0,
+       1024},
+      {"trainer", "num_envs", "envs stepped together (thread pool)", &t.num_envs, 1, 1024},
       {"env", "id", "env id (see 'ddpg envs')", &c.env.id},
   };
   return f;

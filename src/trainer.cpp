@@ -13,6 +13,7 @@
 
 #include "ddpg/agent.h"
 #include "ddpg/env.h"
+#include "ddpg/env_pool.h"
 #include "ddpg/evaluate.h"
 #include "ddpg/noise.h"
 #include "ddpg/replay_buffer.h"
@@ -21,7 +22,7 @@ namespace ddpg {
 namespace {
 
 const char* kCheckpointMagic = "DDPGCKPT";
-const uint32_t kCheckpointVersion = 1;
+const uint32_t kCheckpointVersion = 2;  // 2: one state per env (trainer.num_envs)
 
 // Independent random streams of one run, derived from its seed.
 enum Stream : uint64_t {
@@ -74,22 +75,34 @@ class Loop {
                             ? cfg.trainer.threads
                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     torch::set_num_threads(threads);
-    env_ = make_env(cfg.env.id, cfg.env.options);
+    const int n = cfg.trainer.num_envs;
+    std::vector<std::unique_ptr<Env>> envs;
+    for (int i = 0; i < n; ++i) envs.push_back(make_env(cfg.env.id, cfg.env.options));
+    pool_ = std::make_unique<EnvPool>(std::move(envs), threads);
     eval_env_ = make_env(cfg.env.id, cfg.env.options);
-    const EnvSpec& spec = env_->spec();
+    const EnvSpec& spec = pool_->env(0).spec();
     agent_ = std::make_unique<Agent>(cfg.agent, spec.obs_dim, spec.act_dim,
                                      Rng::derive(seed, kTorchStream));
     agent_->set_threads(threads);
     replay_ = std::make_unique<ReplayBuffer>(cfg.agent.buffer_size, spec.obs_dim, spec.act_dim);
-    noise_ = make_noise(cfg.noise, spec.act_dim, Rng::derive(seed, kNoiseStream));
     if (cfg.noise.type == "param") agent_->enable_param_noise(cfg.noise);
-    nstep_ = std::make_unique<NStepAccumulator>(cfg.agent.n_step, cfg.agent.gamma, spec.obs_dim,
-                                                spec.act_dim);
     action_rng_.seed_with(Rng::derive(seed, kActionStream));
     replay_rng_.seed_with(Rng::derive(seed, kReplayStream));
-    action_.resize(spec.act_dim);
-    agent_->observe(env_->reset(Rng::derive(seed, kEnvStream)));
-    noise_->reset();
+    slots_.resize(n);
+    for (int i = 0; i < n; ++i) {
+      // Env 0 keeps the single-env streams; env i > 0 derives its own from them.
+      const uint64_t noise_seed = Rng::derive(seed, kNoiseStream);
+      const uint64_t env_seed = Rng::derive(seed, kEnvStream);
+      Slot& sl = slots_[i];
+      sl.noise = make_noise(cfg.noise, spec.act_dim, i == 0 ? noise_seed : Rng::derive(noise_seed, i));
+      sl.nstep = std::make_unique<NStepAccumulator>(cfg.agent.n_step, cfg.agent.gamma,
+                                                    spec.obs_dim, spec.act_dim);
+      sl.action.resize(spec.act_dim);
+      agent_->observe(pool_->env(i).reset(i == 0 ? env_seed : Rng::derive(env_seed, i)));
+      sl.noise->reset();
+    }
+    env_actions_.resize(n);
+    obs_rows_.resize(n);
   }
 
   std::string checkpoint_path() const { return dir_ + "/checkpoints/last.ckpt"; }
@@ -115,8 +128,6 @@ class Loop {
     out.str(cfg_.env.id);
     out.i64(step_);
     out.i64(episode_);
-    out.i64(episode_length_);
-    out.f64(episode_return_);
     out.boolean(have_best_);
     out.f64(best_eval_);
     out.i64(last_eval_step_);
@@ -129,10 +140,15 @@ class Loop {
     for (uint64_t w : replay_rng_.state()) out.u64(w);
     out.u64(progress_.size());
     out.u64(eval_log_.size());
-    env_->save_state(out);
+    out.u64(slots_.size());
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      out.i64(slots_[i].episode_length);
+      out.f64(slots_[i].episode_return);
+      pool_->env(static_cast<int>(i)).save_state(out);
+      slots_[i].noise->save(out);
+      slots_[i].nstep->save(out);
+    }
     agent_->save(out);
-    noise_->save(out);
-    nstep_->save(out);
     replay_->save(out);
     write_file_atomic(checkpoint_path(), out.finish());
   }
@@ -148,8 +164,6 @@ class Loop {
     }
     step_ = in.i64();
     episode_ = in.i64();
-    episode_length_ = in.i64();
-    episode_return_ = in.f64();
     have_best_ = in.boolean();
     best_eval_ = in.f64();
     last_eval_step_ = in.i64();
@@ -165,64 +179,110 @@ class Loop {
     replay_rng_.set_state(s);
     progress_size_ = in.u64();
     eval_size_ = in.u64();
-    env_->load_state(in);
+    const uint64_t n = in.u64();
+    if (n != slots_.size()) {
+      throw Error("'" + path + "' holds " + std::to_string(n) + " envs, the run's config has " +
+                  "trainer.num_envs = " + std::to_string(slots_.size()) +
+                  "; resume with the number of envs it was started with");
+    }
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      slots_[i].episode_length = in.i64();
+      slots_[i].episode_return = in.f64();
+      pool_->env(static_cast<int>(i)).load_state(in);
+      slots_[i].noise->load(in);
+      slots_[i].nstep->load(in);
+    }
     agent_->load(in);
-    noise_->load(in);
-    nstep_->load(in);
     replay_->load(in);
     if (!in.at_end()) throw Error("'" + path + "' has trailing data (mismatched layout)");
   }
 
   TrainSummary run() {
     const TrainerConfig& t = cfg_.trainer;
-    const EnvSpec& spec = env_->spec();
     const bool tty = opts_.show_progress && ::isatty(2);
     start_time_ = Clock::now();
     start_step_ = step_;
+    episode_start_step_ = step_;
     status_step_ = step_;
     auto last_line = Clock::now() - std::chrono::seconds(10);
-    std::vector<double> env_action;
     g_stop_signal = 0;
     auto old_int = std::signal(SIGINT, on_signal);
     auto old_term = std::signal(SIGTERM, on_signal);
     bool interrupted = false;
 
+    const int n = pool_->size();
+    const EnvSpec& spec = pool_->env(0).spec();
+    // Multiples of `every` crossed by the last vector step (step_ − n, step_].
+    auto crossed = [&](int64_t every) { return step_ / every > (step_ - n) / every; };
     while (step_ < t.total_steps) {
+      if (step_ >= t.learning_starts && !learn_timing_) {
+        learn_timing_ = true;
+        learn_t0_ = Clock::now();
+        learn_step0_ = step_;
+      }
       // act
       if (step_ < t.learning_starts) {
-        for (auto& a : action_) a = static_cast<float>(action_rng_.uniform(-1.0, 1.0));
+        for (Slot& sl : slots_) {
+          for (auto& a : sl.action) a = static_cast<float>(action_rng_.uniform(-1.0, 1.0));
+        }
       } else {
         const double sigma = scheduled_sigma(cfg_.noise, step_);
         if (cfg_.noise.type == "param") {
           agent_->set_param_noise_target(sigma);
-          agent_->act_perturbed(env_->obs(), action_.data());
+          for (int i = 0; i < n; ++i) {
+            agent_->act_perturbed(pool_->env(i).obs(), slots_[i].action.data());
+          }
         } else {
-          agent_->act(env_->obs(), action_.data());
-          noise_->set_sigma(sigma);
-          noise_->add_to(action_.data());
+          for (int i = 0; i < n; ++i) obs_rows_[i] = &pool_->env(i).obs();
+          agent_->act_rows(obs_rows_, actions_flat_);
+          for (int i = 0; i < n; ++i) {
+            Slot& sl = slots_[i];
+            std::copy_n(actions_flat_.data() + i * spec.act_dim, spec.act_dim, sl.action.data());
+            sl.noise->set_sigma(sigma);
+            sl.noise->add_to(sl.action.data());
+          }
         }
-        for (auto& a : action_) a = std::clamp(a, -1.0f, 1.0f);
+        for (Slot& sl : slots_) {
+          for (auto& a : sl.action) a = std::clamp(a, -1.0f, 1.0f);
+        }
       }
-      rescale_action(action_.data(), spec, env_action);
-      obs_ = env_->obs();
-      const StepResult r = env_->step(env_action);
-      // store: terminated stops the bootstrap, truncated does not
-      nstep_->add(obs_, action_.data(), r.reward, env_->obs(), r.terminated,
-                  r.terminated || r.truncated, *replay_);
-      agent_->observe(env_->obs());
-      ++step_;
-      episode_return_ += r.reward;
-      ++episode_length_;
-      if (r.terminated || r.truncated) end_episode();
+      for (int i = 0; i < n; ++i) {
+        Slot& sl = slots_[i];
+        rescale_action(sl.action.data(), spec, env_actions_[i]);
+        sl.obs = pool_->env(i).obs();
+      }
+      pool_->step(env_actions_, results_);
+      // store, in env order: terminated stops the bootstrap, truncated does not
+      for (int i = 0; i < n; ++i) {
+        Slot& sl = slots_[i];
+        Env& env = pool_->env(i);
+        const StepResult& r = results_[i];
+        sl.nstep->add(sl.obs, sl.action.data(), r.reward, env.obs(), r.terminated,
+                      r.terminated || r.truncated, *replay_);
+        agent_->observe(env.obs());
+        ++step_;
+        sl.episode_return += r.reward;
+        ++sl.episode_length;
+        if (r.terminated || r.truncated) end_episode(i);
+      }
 
       // learn
-      if (step_ >= t.learning_starts && step_ % t.update_every == 0 &&
+      if (step_ >= t.learning_starts && crossed(t.update_every) &&
           replay_->size() >= cfg_.agent.batch_size) {
-        for (int g = 0; g < t.gradient_steps; ++g) learn();
+        const int64_t phases = step_ / t.update_every - (step_ - n) / t.update_every;
+        const auto u0 = Clock::now();
+        for (int64_t ph = 0; ph < phases; ++ph) {
+          for (int g = 0; g < t.gradient_steps; ++g) learn();
+        }
+        if (learn_timing_) {
+          update_seconds_ += std::chrono::duration<double>(Clock::now() - u0).count();
+          updates_timed_ += phases * t.gradient_steps;
+        }
       }
-      if (t.eval_every > 0 && step_ % t.eval_every == 0) run_eval();
+      if (learn_timing_) learn_t1_ = Clock::now();
+      if (t.eval_every > 0 && crossed(t.eval_every)) run_eval(true);
       const bool stop = g_stop_signal != 0;
-      if (step_ % t.checkpoint_every == 0 || step_ == t.total_steps || stop) save_checkpoint();
+      if (crossed(t.checkpoint_every) || step_ >= t.total_steps || stop) save_checkpoint();
       if (tty && Clock::now() - last_line > std::chrono::milliseconds(250)) {
         print_status(true);
         last_line = Clock::now();
@@ -245,12 +305,18 @@ class Loop {
     }
     // The final evaluation, when the schedule did not just run one. The checkpoint above was
     // written before it, so a resumed run drops this row and evaluates on its own schedule.
-    if (last_eval_step_ != step_) run_eval();
+    if (last_eval_step_ != step_) run_eval(false);
     save_policy(dir_ + "/policy_final.bin", *agent_);
     summary.final_eval_mean = last_eval_mean_;
     summary.final_eval_std = last_eval_std_;
     summary.best_eval_mean = best_eval_;
     summary.seconds = elapsed_before_ + seconds_since_start();
+    if (learn_timing_) {
+      summary.learn_steps = step_ - learn_step0_;
+      summary.learn_seconds = std::chrono::duration<double>(learn_t1_ - learn_t0_).count();
+      summary.updates = updates_timed_;
+      summary.update_seconds = update_seconds_;
+    }
     // summary.json marks a finished run (sweeps skip it) and holds its headline figures.
     const nlohmann::json js = {{"steps", summary.steps},
                                {"final_eval_mean", summary.final_eval_mean},
@@ -275,25 +341,27 @@ class Loop {
     last_stats_ = agent_->update(b);
   }
 
-  void end_episode() {
+  void end_episode(int i) {
+    Slot& sl = slots_[i];
     ++episode_;
     const double secs = seconds_since_start();
-    // steps/s over this episode (or the part of it run in this process)
-    const double episode_secs = secs - episode_start_secs_;
-    const int64_t episode_steps = std::min(episode_length_, step_ - start_step_);
-    const double rate = episode_secs > 0 ? episode_steps / episode_secs : 0.0;
+    // steps/s (of all envs) since the previous episode ended, in this process
+    const double since = secs - episode_start_secs_;
+    const int64_t steps = step_ - episode_start_step_;
+    const double rate = since > 0 ? steps / since : 0.0;
     episode_start_secs_ = secs;
+    episode_start_step_ = step_;
     progress_.append(
         std::to_string(step_) + "," + std::to_string(episode_) + "," +
-        format_double(episode_return_) + "," + std::to_string(episode_length_) + "," +
+        format_double(sl.episode_return) + "," + std::to_string(sl.episode_length) + "," +
         format_double(last_stats_.critic_loss) + "," + format_double(last_stats_.actor_loss) + "," +
         format_double(last_stats_.mean_q) + "," + std::to_string(agent_->updates()) + "," +
         param_columns() + "," + fmt("%.1f", rate) + "," + fmt("%.2f", elapsed_before_ + secs));
-    last_episode_return_ = episode_return_;
-    episode_return_ = 0;
-    episode_length_ = 0;
-    agent_->observe(env_->reset());
-    noise_->reset();
+    last_episode_return_ = sl.episode_return;
+    sl.episode_return = 0;
+    sl.episode_length = 0;
+    agent_->observe(pool_->env(i).reset());
+    sl.noise->reset();
     agent_->resample_perturbation();  // parameter noise: a new θ̃ per episode
   }
 
@@ -302,7 +370,7 @@ class Loop {
     return p ? format_double(p->sigma) + "," + format_double(p->distance) : ",";
   }
 
-  void run_eval() {
+  void run_eval(bool on_schedule) {
     Policy policy = [this](const std::vector<double>& obs, float* a) { agent_->act(obs, a); };
     const EvalResult r = evaluate(policy, *eval_env_, cfg_.trainer.eval_episodes,
                                   Rng::derive(cfg_.trainer.seed, kEvalStream));
@@ -314,7 +382,6 @@ class Loop {
                      std::to_string(cfg_.trainer.eval_episodes) + "," +
                      format_double(r.mean_length));
     // An off-schedule final evaluation does not count for "best": a resumed run drops its row.
-    const bool on_schedule = cfg_.trainer.eval_every > 0 && step_ % cfg_.trainer.eval_every == 0;
     if (on_schedule && (!have_best_ || r.mean_return > best_eval_)) {
       have_best_ = true;
       best_eval_ = r.mean_return;
@@ -358,20 +425,37 @@ class Loop {
   Config cfg_;
   std::string dir_;
   TrainOptions opts_;
-  std::unique_ptr<Env> env_, eval_env_;
+  // One env of the pool with what the loop keeps for it.
+  struct Slot {
+    std::unique_ptr<ActionNoise> noise;
+    std::unique_ptr<NStepAccumulator> nstep;
+    std::vector<float> action;         // in [-1, 1]
+    std::vector<double> obs;           // observation the action was chosen on
+    int64_t episode_length = 0;
+    double episode_return = 0;
+  };
+  std::unique_ptr<EnvPool> pool_;
+  std::unique_ptr<Env> eval_env_;
   std::unique_ptr<Agent> agent_;
   std::unique_ptr<ReplayBuffer> replay_;
-  std::unique_ptr<ActionNoise> noise_;
-  std::unique_ptr<NStepAccumulator> nstep_;
+  std::vector<Slot> slots_;
+  std::vector<std::vector<double>> env_actions_;
+  std::vector<StepResult> results_;
+  std::vector<const std::vector<double>*> obs_rows_;
+  std::vector<float> actions_flat_;
   Rng action_rng_, replay_rng_;
-  std::vector<float> action_;
-  std::vector<double> obs_;
   std::vector<int64_t> indices_;
   LineLog progress_, eval_log_;
   uint64_t progress_size_ = 0, eval_size_ = 0;
 
-  int64_t step_ = 0, episode_ = 0, episode_length_ = 0;
-  double episode_return_ = 0, last_episode_return_ = 0;
+  int64_t step_ = 0, episode_ = 0;
+  double last_episode_return_ = 0;
+  int64_t episode_start_step_ = 0;
+  // bench train's figures: the part of this process's run after learning started
+  bool learn_timing_ = false;
+  Clock::time_point learn_t0_, learn_t1_;
+  int64_t learn_step0_ = 0, updates_timed_ = 0;
+  double update_seconds_ = 0;
   UpdateStats last_stats_;
   bool have_best_ = false;
   double best_eval_ = 0;

@@ -315,6 +315,30 @@ std::vector<GemmShape> UpdateEngine::shard_gemms(bool actor_step) const {
   return g;
 }
 
+void UpdateEngine::run_gemm_floor(bool actor_step) {
+  const std::vector<GemmShape> g = shard_gemms(actor_step);
+  size_t biggest = 0;
+  for (const GemmShape& s : g) {
+    biggest = std::max({biggest, size_t(s.m) * s.k, size_t(s.k) * s.n, size_t(s.m) * s.n});
+  }
+  const int nthreads = threads_;
+  floor_scratch_.resize(nthreads);
+  for (auto& buf : floor_scratch_) {
+    if (buf.size() < 3 * biggest) buf.assign(3 * biggest, 0.01f);
+  }
+  const int saved = omp_get_max_threads();
+  if (nthreads == 1) omp_set_num_threads(1);
+#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
+  {
+    const int tid = omp_get_thread_num();
+    float* base = floor_scratch_[tid].data();
+    for (int k = tid; k < shards_; k += nthreads) {
+      run_gemms(g, base, base + biggest, base + 2 * biggest);
+    }
+  }
+  if (nthreads == 1) omp_set_num_threads(saved);
+}
+
 double UpdateEngine::update_flop(bool actor_step) const {
   double f = 0.0;
   // Sum over shards of each shard's multiplies (shards may differ by a row).

@@ -79,6 +79,8 @@ class Agent {
 
   // π(s) for one observation, written as act_dim floats in [-1, 1].
   void act(const std::vector<double>& obs, float* action);
+  // π(s) for several observations in one pass of the float kernels; `actions` gets n × act_dim.
+  void act_rows(const std::vector<const std::vector<double>*>& obs, std::vector<float>& actions);
   // π(s) for a batch of raw observations (B, obs_dim) → (B, act_dim).
   torch::Tensor act_batch(const torch::Tensor& obs);
 
@@ -138,6 +140,7 @@ class Agent {
   MlpActor noisy_target_{nullptr};  // target actor with weight noise (target_weight_noise > 0)
   Batch batch_;
   std::vector<float> obs_scratch_, act_scratch_;  // act(): one observation, layer scratch
+  std::vector<float> rows_scratch_;               // act_rows(): n observations
   ObsNormalizer obs_norm_;
   torch::Tensor norm_mean_, norm_inv_std_;  // (1, obs_dim) float copies of the statistics
   bool norm_dirty_ = true;

@@ -1,8 +1,17 @@
 // Benchmarks behind `ddpg bench ...`: each returns named figures, printed as name=value lines.
+// docs/performance.md explains the method and records the figures of our machine.
 //
-// bench update: the time of one DDPG update (agent.update on a full batch) beside the summed time
-// of the matrix multiplies that update cannot avoid, for the same shapes, measured in the same run
-// with the same thread count ("gemm floor"). ratio = update_ms / gemm_floor_ms.
+// bench peak   the FP32 multiply-add peak of one core and of `threads` cores at once.
+// bench update one update (agent.update on a full batch) beside the time of its matrix multiplies
+//              alone, run with the same shapes and the same threading in the same process ("gemm
+//              floor"): ratio = update_ms / gemm_floor_ms; and against the FLOP limit of the cores
+//              it uses: flop_fraction = update FLOP / (update time × measured peak of those cores).
+// bench act    one action for one observation (Agent::act) beside LibTorch's generic forward.
+// bench env    env steps per second under random actions, for one env or `num_envs` envs stepped
+//              together; for MuJoCo envs also the raw mj_step rate of the same model.
+// bench train  the whole training loop (act, step, store, sample, update) on an env, in steps
+//              per second after learning starts, beside the rate the update time alone allows:
+//              update_bound_steps_per_s = update_every / (gradient_steps × update_ms).
 #pragma once
 
 #include <string>
@@ -13,20 +22,46 @@ namespace ddpg {
 
 using BenchFigures = std::vector<std::pair<std::string, double>>;
 
+BenchFigures bench_peak(double seconds, int threads);
+
 struct UpdateBenchOptions {
   std::vector<int> hidden{256, 256};
   int batch = 256;
-  int threads = 1;
+  int threads = 2;
   int obs_dim = 17;  // HalfCheetah's sizes by default
   int act_dim = 6;
+  int critics = 1;
+  int shards = 2;
   double seconds = 2.0;  // measuring time per figure
 };
 
 BenchFigures bench_update(const UpdateBenchOptions& opts);
 
-// bench env: env steps per second under uniform random actions (resetting at episode ends), and for
-// MuJoCo envs the raw mj_step rate of the same model divided by the frame skip, measured in the
-// same run: env_steps_per_s, raw_steps_per_s, ratio = env / raw.
-BenchFigures bench_env(const std::string& env_id, double seconds);
+struct ActBenchOptions {
+  std::vector<int> hidden{256, 256};
+  int obs_dim = 17;
+  int act_dim = 6;
+  double seconds = 1.0;
+};
+
+BenchFigures bench_act(const ActBenchOptions& opts);
+
+BenchFigures bench_env(const std::string& env_id, double seconds, int num_envs = 1,
+                       int threads = 0);
+
+struct TrainBenchOptions {
+  std::string env_id = "HalfCheetah-v4";
+  int64_t steps = 15000;  // env steps in all
+  int64_t learning_starts = 5000;
+  std::vector<int> hidden{256, 256};
+  int batch = 256;
+  int threads = 0;  // 0: all cores
+  int update_every = 1;
+  int gradient_steps = 1;
+  int num_envs = 1;
+  std::vector<std::string> sets;  // further section.key=value
+};
+
+BenchFigures bench_train(const TrainBenchOptions& opts);
 
 }  // namespace ddpg

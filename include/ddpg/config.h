@@ -85,7 +85,12 @@ struct TrainerConfig {
   int64_t eval_every = 5000;         // env steps between deterministic evaluations; 0: only at end
   int eval_episodes = 10;            // episodes per evaluation
   int64_t checkpoint_every = 50000;  // env steps between checkpoints (one is always written at end)
-  int threads = 0;                   // LibTorch/BLAS threads; 0: all cores
+  int threads = 0;                   // cores for updates and env stepping; 0: all cores
+  // Envs stepped together (a thread pool; their observations go through the actor as one batch).
+  // Each env has its own noise process and reset seed; `total_steps`, `learning_starts`,
+  // `update_every`, `eval_every` and `checkpoint_every` count env steps of all envs together, so
+  // updates per env step stay gradient_steps / update_every for any num_envs.
+  int num_envs = 1;
 };
 
 struct EnvConfig {

@@ -1,12 +1,14 @@
 // Trainer: the DDPG training loop over one env, with evaluation, logs and exact-resume checkpoints.
 //
-// Per env step t (0-based; `step` counts steps taken):
-//   action = uniform in [-1, 1]              while step < learning_starts
-//          = clip(π(s) + noise, -1, 1)        afterwards
-//   env.step(rescaled action); store (s, a, r, s', terminated); on episode end reset env and noise
-//   every update_every steps, once step >= learning_starts: gradient_steps updates
-//   every eval_every steps: evaluation → eval.csv
-//   every checkpoint_every steps and at the end: checkpoint → checkpoints/last.ckpt
+// Per vector step over the trainer.num_envs envs (`step` counts env steps of all envs):
+//   action_i = uniform in [-1, 1]              while step < learning_starts
+//            = clip(π(s_i) + noise_i, -1, 1)   afterwards (one actor pass for all envs)
+//   step every env together; store (s_i, a_i, r_i, s'_i, terminated_i) in env order; on an
+//   episode end reset that env and its noise
+//   each time step crosses a multiple of update_every, once step >= learning_starts:
+//   gradient_steps updates; crossing a multiple of eval_every: evaluation → eval.csv; of
+//   checkpoint_every, and at the end: checkpoint → checkpoints/last.ckpt
+// With one env this is the classic loop: one env step, then every update_every steps the updates.
 //
 // A run folder holds config.yaml (fully resolved), meta.json, progress.csv (one row per training
 // episode), eval.csv, checkpoints/last.ckpt and the policies policy_final.bin / policy_best.bin.
@@ -32,6 +34,11 @@ struct TrainSummary {
   double best_eval_mean = 0.0;
   double seconds = 0.0;
   std::string run_dir;
+  // Throughput of this process's part of the run after learning started (for bench train):
+  int64_t learn_steps = 0;      // env steps taken
+  double learn_seconds = 0.0;   // wall time of those steps (acting, env, storing, updates)
+  int64_t updates = 0;          // updates made in that time
+  double update_seconds = 0.0;  // wall time inside those updates
 };
 
 // Starts a new run in `run_dir` (which must not already hold a run).

@@ -111,6 +111,9 @@ class UpdateEngine {
   std::vector<GemmShape> shard_gemms(bool actor_step) const;
   // Multiply-add FLOP of one update over the whole batch.
   double update_flop(bool actor_step) const;
+  // Runs only the update's matrix multiplies, with its threading (each thread its shards' list,
+  // single-threaded BLAS) on scratch operands: the matrix-multiply floor of bench update.
+  void run_gemm_floor(bool actor_step);
 
  private:
   struct Shard {
@@ -134,6 +137,7 @@ class UpdateEngine {
   std::vector<Shard> shard_;
   Params params_;
   FlatAdam actor_adam_, critic_adam_;
+  std::vector<std::vector<float>> floor_scratch_;  // per thread: a, b, c operands
 };
 
 }  // namespace ddpg

@@ -1,0 +1,37 @@
+// EnvPool: see env_pool.h. The threads are OpenMP's (the same team the update engine uses), so no
+// extra threads compete for the cores.
+#include "ddpg/env_pool.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <exception>
+
+namespace ddpg {
+
+EnvPool::EnvPool(std::vector<std::unique_ptr<Env>> envs, int threads)
+    : envs_(std::move(envs)), threads_(std::max(1, std::min<int>(threads, envs_.size()))) {}
+
+void EnvPool::step(const std::vector<std::vector<double>>& actions,
+                   std::vector<StepResult>& results) {
+  const int n = size();
+  results.resize(n);
+  if (threads_ == 1) {
+    for (int i = 0; i < n; ++i) results[i] = envs_[i]->step(actions[i]);
+    return;
+  }
+  std::vector<std::exception_ptr> errors(n);
+#pragma omp parallel for num_threads(threads_) schedule(static)
+  for (int i = 0; i < n; ++i) {
+    try {
+      results[i] = envs_[i]->step(actions[i]);
+    } catch (...) {
+      errors[i] = std::current_exception();
+    }
+  }
+  for (auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+}
+
+}  // namespace ddpg
