@@ -1,6 +1,8 @@
 // Actor and critic MLPs: see networks.h.
 #include "ddpg/networks.h"
 
+#include "ddpg/aligned.h"
+
 namespace ddpg {
 namespace {
 
@@ -74,7 +76,11 @@ torch::Tensor MlpCriticImpl::forward(const torch::Tensor& obs, const torch::Tens
 
 torch::Tensor flatten_parameters(torch::nn::Module& m, const MlpShape& shape) {
   torch::NoGradGuard no_grad;
-  torch::Tensor flat = torch::zeros({shape.size()});
+  // Staggered memory (see aligned.h), owned by the tensor.
+  float* mem = alloc_floats(shape.size());
+  torch::Tensor flat = torch::from_blob(
+      mem, {shape.size()}, [](void* p) { free_floats(static_cast<float*>(p)); },
+      torch::TensorOptions().dtype(torch::kFloat32));
   int64_t total = 0;
   const int last = shape.layers() - 1;
   for (auto& item : m.named_parameters()) {

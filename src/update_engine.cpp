@@ -31,8 +31,8 @@ void clip_norm(float* g, int64_t n, double max_norm) {
 
 FlatAdam::FlatAdam(int64_t size, double lr, double weight_decay, double beta1, double beta2,
                    double eps)
-    : m_(size, 0.0f),
-      v_(size, 0.0f),
+    : m_(size),
+      v_(size),
       lr_(lr),
       weight_decay_(weight_decay),
       beta1_(beta1),
@@ -105,8 +105,8 @@ UpdateEngine::UpdateEngine(const AgentConfig& cfg, int obs_dim, int act_dim)
     s.q0.assign(s.rows, 0.0f);
     s.dq.assign(s.rows, 0.0f);
     s.da.assign(static_cast<size_t>(s.rows) * act_dim, 0.0f);
-    s.critic_grad.assign(critic_shape_.size() * cfg.n_critics, 0.0f);
-    s.actor_grad.assign(actor_shape_.size(), 0.0f);
+    s.critic_grad = FloatBuffer(critic_shape_.size() * cfg.n_critics);
+    s.actor_grad = FloatBuffer(actor_shape_.size());
   }
 }
 

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "ddpg/aligned.h"
 #include "ddpg/config.h"
 #include "ddpg/mlp.h"
 #include "ddpg/simd.h"
@@ -38,13 +39,13 @@ class FlatAdam {
              const simd::AdamCoefficients& c);
   int64_t steps() const { return t_; }
   void set_steps(int64_t t) { t_ = t; }
-  std::vector<float>& m() { return m_; }
-  std::vector<float>& v() { return v_; }
-  const std::vector<float>& m() const { return m_; }
-  const std::vector<float>& v() const { return v_; }
+  FloatBuffer& m() { return m_; }
+  FloatBuffer& v() { return v_; }
+  const FloatBuffer& m() const { return m_; }
+  const FloatBuffer& v() const { return v_; }
 
  private:
-  std::vector<float> m_, v_;
+  FloatBuffer m_, v_;
   double lr_, weight_decay_, beta1_, beta2_, eps_;
   int64_t t_ = 0;
 };
@@ -120,7 +121,7 @@ class UpdateEngine {
     int row0 = 0, rows = 0;
     MlpWorkspace target_actor, target_critic, critic, actor;
     std::vector<float> y, q0, dq, da;
-    std::vector<float> critic_grad, actor_grad;  // n_critics × critic size, actor size
+    FloatBuffer critic_grad, actor_grad;  // n_critics × critic size, actor size
     double critic_sq = 0.0, q_sum = 0.0, actor_q_sum = 0.0;
   };
   void load_obs(const float* src, int rows, float* dst, int ld, const Extras& e) const;
