@@ -230,10 +230,7 @@ double pooled_rate(const std::string& env_id, double seconds, int num_envs, int 
       for (auto& a : actions) {
         for (int j = 0; j < spec.act_dim; ++j) a[j] = rng.uniform(spec.act_low[j], spec.act_high[j]);
       }
-      pool.step(actions, results);
-      for (int i = 0; i < num_envs; ++i) {
-        if (results[i].terminated || results[i].truncated) pool.env(i).reset();
-      }
+      pool.step(actions, results, true);
     }
   };
   run(50);

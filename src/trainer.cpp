@@ -251,19 +251,21 @@ class Loop {
         rescale_action(sl.action.data(), spec, env_actions_[i]);
         sl.obs = pool_->env(i).obs();
       }
-      pool_->step(env_actions_, results_);
+      // Envs whose episode ends are reset on their thread (autoreset); the last observation of
+      // the episode is then the pool's final_obs.
+      pool_->step(env_actions_, results_, true);
       // store, in env order: terminated stops the bootstrap, truncated does not
       for (int i = 0; i < n; ++i) {
         Slot& sl = slots_[i];
-        Env& env = pool_->env(i);
         const StepResult& r = results_[i];
-        sl.nstep->add(sl.obs, sl.action.data(), r.reward, env.obs(), r.terminated,
-                      r.terminated || r.truncated, *replay_);
-        agent_->observe(env.obs());
+        const bool done = r.terminated || r.truncated;
+        const std::vector<double>& next_obs = done ? pool_->final_obs(i) : pool_->env(i).obs();
+        sl.nstep->add(sl.obs, sl.action.data(), r.reward, next_obs, r.terminated, done, *replay_);
+        agent_->observe(next_obs);
         ++step_;
         sl.episode_return += r.reward;
         ++sl.episode_length;
-        if (r.terminated || r.truncated) end_episode(i);
+        if (done) end_episode(i);
       }
 
       // learn
@@ -360,7 +362,7 @@ class Loop {
     last_episode_return_ = sl.episode_return;
     sl.episode_return = 0;
     sl.episode_length = 0;
-    agent_->observe(pool_->env(i).reset());
+    agent_->observe(pool_->env(i).obs());  // the pool already reset the env
     sl.noise->reset();
     agent_->resample_perturbation();  // parameter noise: a new θ̃ per episode
   }

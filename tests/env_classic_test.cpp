@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "ddpg/env.h"
+#include "ddpg/env_pool.h"
 #include "envs/classic/mountain_car_continuous.h"
 #include "envs/classic/pendulum.h"
 
@@ -205,6 +206,46 @@ TEST(Env, RescaleActionPerDimensionAsymmetric) {
   EXPECT_DOUBLE_EQ(out[0], 2.0);
   EXPECT_DOUBLE_EQ(out[1], 0.0);
   EXPECT_DOUBLE_EQ(out[2], 1.0);
+}
+
+}  // namespace
+}  // namespace ddpg
+
+namespace ddpg {
+namespace {
+
+// EnvPool: stepping together equals stepping one by one; autoreset keeps the last observation;
+// an env's error reaches the caller.
+TEST(EnvPool, MatchesSequentialSteppingAndAutoresets) {
+  std::vector<std::unique_ptr<Env>> envs, solo;
+  for (int i = 0; i < 3; ++i) {
+    envs.push_back(make_env("Pendulum-v1"));
+    solo.push_back(make_env("Pendulum-v1"));
+    envs.back()->reset(i);
+    solo.back()->reset(i);
+  }
+  EnvPool pool(std::move(envs), 2);
+  EXPECT_EQ(pool.threads(), 2);
+  std::vector<std::vector<double>> actions(3, std::vector<double>(1));
+  std::vector<StepResult> results;
+  for (int t = 0; t < 200; ++t) {
+    for (int i = 0; i < 3; ++i) actions[i][0] = std::sin(0.1 * t + i);
+    pool.step(actions, results, true);
+    for (int i = 0; i < 3; ++i) {
+      const StepResult r = solo[i]->step(actions[i]);
+      EXPECT_EQ(results[i].reward, r.reward);
+      EXPECT_EQ(results[i].truncated, r.truncated);
+      if (t < 199) EXPECT_EQ(pool.env(i).obs(), solo[i]->obs());
+    }
+  }
+  // Pendulum truncates at 200 steps: the pool reset every env, keeping the last observation
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(results[i].truncated);
+    EXPECT_EQ(pool.final_obs(i), solo[i]->obs());
+    EXPECT_EQ(pool.env(i).elapsed_steps(), 0);
+  }
+  actions[1] = {1.0, 2.0};  // wrong size for env 1
+  EXPECT_THROW(pool.step(actions, results), Error);
 }
 
 }  // namespace

@@ -390,13 +390,59 @@ TEST(Smoke, SweepRejectsBadGrids) {
   EXPECT_NE(r.output.find("unknown env id 'Pendulum-v0'"), std::string::npos) << r.output;
 }
 
-TEST(Smoke, BenchUpdatePrintsFigures) {
-  const CommandResult r =
-      run_command("bench update --hidden 64,64 --batch 64 --threads 1 --seconds 0.2");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  for (const char* k : {"update_ms=", "gemm_floor_ms=", "ratio="}) {
-    EXPECT_NE(r.output.find(k), std::string::npos) << r.output;
+TEST(Smoke, BenchCommandsPrintTheirFigures) {
+  struct Case {
+    const char* command;
+    std::vector<const char*> keys;
+  };
+  const std::vector<Case> cases = {
+      {"bench update --hidden 64,64 --batch 64 --threads 1 --seconds 0.2",
+       {"update_ms=", "gemm_floor_ms=", "ratio=", "flop_fraction=", "peak_gflops="}},
+      {"bench peak --seconds 0.1", {"peak_gflops_per_core=", "peak_gflops_all_cores="}},
+      {"bench act --hidden 64,64 --seconds 0.1", {"act_us=", "torch_act_us="}},
+      {"bench env Pendulum-v1 --num-envs 3 --seconds 0.1", {"env_steps_per_s=", "speedup="}},
+      {"bench train Pendulum-v1 --steps 400 --learning-starts 300 --hidden 32,32 --batch 32",
+       {"steps_per_s=", "update_bound_steps_per_s=", "ratio=", "timed_steps=100"}}};
+  for (const Case& c : cases) {
+    const CommandResult r = run_command(c.command);
+    ASSERT_EQ(r.exit_code, 0) << c.command << "\n" << r.output;
+    for (const char* k : c.keys) {
+      EXPECT_NE(r.output.find(k), std::string::npos) << c.command << "\n" << r.output;
+    }
   }
+  const CommandResult bad = run_command("bench update --hidden 64,x");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.output.find("--hidden"), std::string::npos) << bad.output;
+}
+
+// Several envs: a fixed seed and env count give the same run whatever the thread count, and a
+// resumed run equals an uninterrupted one.
+TEST(Smoke, ParallelEnvsAreDeterministicAndResume) {
+  auto config = [](int64_t steps, int threads) {
+    Config c = tiny_config(steps);
+    c.trainer.num_envs = 3;
+    c.trainer.threads = threads;
+    c.trainer.eval_every = 300;  // a multiple of nothing in particular: crossings count
+    return c;
+  };
+  const std::string a = temp_dir() + "/run", b = temp_dir() + "/run", split = temp_dir() + "/run";
+  train_new(config(1200, 2), a, silent());
+  train_new(config(1200, 1), b, silent());
+  train_new(config(601, 2), split, silent());
+  train_resume(split, 1200, silent());
+  const std::string eval = read_file(a + "/eval.csv");
+  EXPECT_EQ(eval, read_file(b + "/eval.csv"));
+  EXPECT_EQ(eval, read_file(split + "/eval.csv"));
+  EXPECT_EQ(read_file(a + "/policy_final.bin"), read_file(b + "/policy_final.bin"));
+  EXPECT_EQ(read_file(a + "/policy_final.bin"), read_file(split + "/policy_final.bin"));
+  // 3 envs × 200-step episodes: episodes end in threes, each row with a full-length episode
+  const std::string progress = read_file(a + "/progress.csv");
+  EXPECT_NE(progress.find("\n600,3,"), std::string::npos) << progress;
+  // and they are not copies of one env: different reset seeds give different returns
+  Config one = tiny_config(1200);
+  const std::string c = temp_dir() + "/run";
+  train_new(one, c, silent());
+  EXPECT_NE(read_file(c + "/eval.csv"), eval);
 }
 
 // The learning check: `ddpg train --env Pendulum-v1 --preset zoo --steps 20000` reaches a

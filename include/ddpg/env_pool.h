@@ -21,11 +21,17 @@ class EnvPool {
   Env& env(int i) { return *envs_[i]; }
   int threads() const { return threads_; }
 
-  // results[i] = env(i).step(actions[i]) for every i, in parallel.
-  void step(const std::vector<std::vector<double>>& actions, std::vector<StepResult>& results);
+  // results[i] = env(i).step(actions[i]) for every i, in parallel. With `autoreset`, an env whose
+  // episode ended (terminated or truncated) is reset on its thread right away: its last
+  // observation is then final_obs(i) and env(i).obs() is the first of the next episode.
+  void step(const std::vector<std::vector<double>>& actions, std::vector<StepResult>& results,
+            bool autoreset = false);
+  const std::vector<double>& final_obs(int i) const { return final_obs_[i]; }
 
  private:
+  void step_one(int i, const std::vector<double>& action, StepResult& result, bool autoreset);
   std::vector<std::unique_ptr<Env>> envs_;
+  std::vector<std::vector<double>> final_obs_;
   int threads_;
 };
 
