@@ -283,6 +283,8 @@ std::vector<FieldRef> config_fields(Config& c) {
       {"trainer", "threads", "cores for updates and env stepping; 0 all cores", &t.threads, 0,
        1024},
       {"trainer", "num_envs", "envs stepped together (thread pool)", &t.num_envs, 1, 1024},
+      {"trainer", "async_collect", "step envs while the previous step's updates run",
+       &t.async_collect},
       {"env", "id", "env id (see 'ddpg envs')", &c.env.id},
   };
   return f;

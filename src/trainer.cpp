@@ -78,7 +78,8 @@ class Loop {
     const int n = cfg.trainer.num_envs;
     std::vector<std::unique_ptr<Env>> envs;
     for (int i = 0; i < n; ++i) envs.push_back(make_env(cfg.env.id, cfg.env.options));
-    pool_ = std::make_unique<EnvPool>(std::move(envs), threads);
+    // Asynchronous collection steps the envs on one thread beside the updates.
+    pool_ = std::make_unique<EnvPool>(std::move(envs), cfg.trainer.async_collect ? 1 : threads);
     eval_env_ = make_env(cfg.env.id, cfg.env.options);
     const EnvSpec& spec = pool_->env(0).spec();
     agent_ = std::make_unique<Agent>(cfg.agent, spec.obs_dim, spec.act_dim,
@@ -140,6 +141,7 @@ class Loop {
     for (uint64_t w : replay_rng_.state()) out.u64(w);
     out.u64(progress_.size());
     out.u64(eval_log_.size());
+    out.i64(pending_updates_);
     out.u64(slots_.size());
     for (size_t i = 0; i < slots_.size(); ++i) {
       out.i64(slots_[i].episode_length);
@@ -179,6 +181,7 @@ class Loop {
     replay_rng_.set_state(s);
     progress_size_ = in.u64();
     eval_size_ = in.u64();
+    pending_updates_ = in.i64();
     const uint64_t n = in.u64();
     if (n != slots_.size()) {
       throw Error("'" + path + "' holds " + std::to_string(n) + " envs, the run's config has " +
@@ -214,6 +217,14 @@ class Loop {
     const EnvSpec& spec = pool_->env(0).spec();
     // Multiples of `every` crossed by the last vector step (step_ − n, step_].
     auto crossed = [&](int64_t every) { return step_ / every > (step_ - n) / every; };
+    auto run_updates = [&](int64_t count) {
+      const auto u0 = Clock::now();
+      for (int64_t k = 0; k < count; ++k) learn();
+      if (learn_timing_) {
+        update_seconds_ += std::chrono::duration<double>(Clock::now() - u0).count();
+        updates_timed_ += count;
+      }
+    };
     while (step_ < t.total_steps) {
       if (step_ >= t.learning_starts && !learn_timing_) {
         learn_timing_ = true;
@@ -253,7 +264,28 @@ class Loop {
       }
       // Envs whose episode ends are reset on their thread (autoreset); the last observation of
       // the episode is then the pool's final_obs.
-      pool_->step(env_actions_, results_, true);
+      if (t.async_collect && pending_updates_ > 0) {
+        // the envs step on a second thread while the updates owed by the last step run here
+        std::exception_ptr env_error;
+        std::thread collector([&] {
+          try {
+            pool_->step(env_actions_, results_, true);
+          } catch (...) {
+            env_error = std::current_exception();
+          }
+        });
+        try {
+          run_updates(pending_updates_);
+        } catch (...) {
+          collector.join();
+          throw;
+        }
+        collector.join();
+        pending_updates_ = 0;
+        if (env_error) std::rethrow_exception(env_error);
+      } else {
+        pool_->step(env_actions_, results_, true);
+      }
       // store, in env order: terminated stops the bootstrap, truncated does not
       for (int i = 0; i < n; ++i) {
         Slot& sl = slots_[i];
@@ -272,13 +304,10 @@ class Loop {
       if (step_ >= t.learning_starts && crossed(t.update_every) &&
           replay_->size() >= cfg_.agent.batch_size) {
         const int64_t phases = step_ / t.update_every - (step_ - n) / t.update_every;
-        const auto u0 = Clock::now();
-        for (int64_t ph = 0; ph < phases; ++ph) {
-          for (int g = 0; g < t.gradient_steps; ++g) learn();
-        }
-        if (learn_timing_) {
-          update_seconds_ += std::chrono::duration<double>(Clock::now() - u0).count();
-          updates_timed_ += phases * t.gradient_steps;
+        if (t.async_collect) {
+          pending_updates_ += phases * t.gradient_steps;  // run beside the next env step
+        } else {
+          run_updates(phases * t.gradient_steps);
         }
       }
       if (learn_timing_) learn_t1_ = Clock::now();
@@ -297,6 +326,12 @@ class Loop {
     std::signal(SIGINT, old_int);
     std::signal(SIGTERM, old_term);
     if (tty) print_status(false);
+    // Asynchronous collection: the updates owed by the last step (the checkpoint keeps them owed,
+    // so that a resumed run overlaps them with its first step as this run would have).
+    if (!interrupted && pending_updates_ > 0) {
+      for (int64_t k = 0; k < pending_updates_; ++k) learn();
+      pending_updates_ = 0;
+    }
 
     TrainSummary summary;
     summary.run_dir = dir_;
@@ -454,6 +489,7 @@ class Loop {
   double last_episode_return_ = 0;
   int64_t episode_start_step_ = 0;
   // bench train's figures: the part of this process's run after learning started
+  int64_t pending_updates_ = 0;  // asynchronous collection: updates owed, run beside the next step
   bool learn_timing_ = false;
   Clock::time_point learn_t0_, learn_t1_;
   int64_t learn_step0_ = 0, updates_timed_ = 0;

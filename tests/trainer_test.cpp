@@ -417,6 +417,41 @@ TEST(Smoke, BenchCommandsPrintTheirFigures) {
 
 // Several envs: a fixed seed and env count give the same run whatever the thread count, and a
 // resumed run equals an uninterrupted one.
+// Asynchronous collection: deterministic, resumable, the same number of updates as the
+// synchronous loop, and a different trajectory (its actions lag one update phase).
+TEST(Smoke, AsyncCollectionIsDeterministicAndResumes) {
+  auto config = [](int64_t steps, bool async) {
+    Config c = tiny_config(steps);
+    c.trainer.num_envs = 2;
+    c.trainer.async_collect = async;
+    c.trainer.update_every = 2;
+    return c;
+  };
+  const std::string a = temp_dir() + "/run", b = temp_dir() + "/run", split = temp_dir() + "/run",
+                    sync = temp_dir() + "/run";
+  train_new(config(1000, true), a, silent());
+  train_new(config(1000, true), b, silent());
+  train_new(config(610, true), split, silent());
+  train_resume(split, 1000, silent());
+  train_new(config(1000, false), sync, silent());
+  const std::string eval = read_file(a + "/eval.csv");
+  EXPECT_EQ(eval, read_file(b + "/eval.csv"));
+  EXPECT_EQ(eval, read_file(split + "/eval.csv"));
+  EXPECT_EQ(read_file(a + "/policy_final.bin"), read_file(split + "/policy_final.bin"));
+  EXPECT_NE(read_file(a + "/policy_final.bin"), read_file(sync + "/policy_final.bin"));
+  // the update counts of the last progress rows agree: (1000 − 200) / 2 updates by the end
+  auto last_updates = [](const std::string& csv) {
+    std::stringstream ss(csv);
+    std::string line, last;
+    while (std::getline(ss, line)) last = line;
+    size_t pos = 0;
+    for (int i = 0; i < 7; ++i) pos = last.find(',', pos) + 1;
+    return last.substr(pos, last.find(',', pos) - pos);
+  };
+  EXPECT_EQ(last_updates(read_file(a + "/progress.csv")),
+            last_updates(read_file(sync + "/progress.csv")));
+}
+
 TEST(Smoke, ParallelEnvsAreDeterministicAndResume) {
   auto config = [](int64_t steps, int threads) {
     Config c = tiny_config(steps);
@@ -495,12 +530,14 @@ TEST(Learning, InvertedPendulumReaches1000Within50k) {
 
 // Issue 4's check: on Pendulum-v1, adaptive parameter noise's measured distance settles within
 // ±25% of its target (the desired action std 0.2), averaged over the last 20 logged episodes.
+// 30000 steps: σ_w moves by at most 1% per 50 updates, and from 0.2 it needs ~10000 updates to
+// reach the ~0.035 this actor settles at (measured: 0.27 after 20000 steps, 0.217 after 30000).
 TEST(Learning, ParamNoiseDistanceTracksItsTarget) {
   ConfigSources src;
   src.preset = "zoo";
   src.env_id = "Pendulum-v1";
   src.sets = {"noise.type=param", "noise.sigma=0.2", "agent.layer_norm=actor"};
-  src.total_steps = 20000;
+  src.total_steps = 30000;
   const std::string dir = temp_dir() + "/run";
   train_new(resolve_config(src), dir, silent());
   std::stringstream ss(read_file(dir + "/progress.csv"));

@@ -91,6 +91,10 @@ struct TrainerConfig {
   // `update_every`, `eval_every` and `checkpoint_every` count env steps of all envs together, so
   // updates per env step stay gradient_steps / update_every for any num_envs.
   int num_envs = 1;
+  // Asynchronous collection: the envs step (on one thread) while the updates owed by the previous
+  // step run, so actions come from parameters one update phase behind the synchronous loop (a
+  // bounded lag of update_every env steps, gradient_steps updates). Deterministic, and resumable.
+  bool async_collect = false;
 };
 
 struct EnvConfig {
