@@ -161,20 +161,20 @@ int64_t MlpShape::macs_per_row() const {
 MlpWorkspace::MlpWorkspace(const MlpShape& s, int rows_) : rows(rows_) {
   int widest = s.out;
   for (int i = 0; i < s.layers(); ++i) {
-    x.emplace_back(static_cast<size_t>(rows) * s.layer_in(i), 0.0f);
+    x.emplace_back(int64_t{rows} * s.layer_in(i));
     widest = std::max(widest, s.layer_in(i));
     if (i + 1 < s.layers() && s.layer_norm) {
-      xhat.emplace_back(static_cast<size_t>(rows) * s.layer_out(i), 0.0f);
-      rstd.emplace_back(rows, 0.0f);
+      xhat.emplace_back(int64_t{rows} * s.layer_out(i));
+      rstd.emplace_back(rows);
     } else {
       xhat.emplace_back();
       rstd.emplace_back();
     }
   }
-  out.assign(static_cast<size_t>(rows) * s.out, 0.0f);
-  d0.assign(static_cast<size_t>(rows) * widest, 0.0f);
-  d1.assign(static_cast<size_t>(rows) * widest, 0.0f);
-  dz.assign(static_cast<size_t>(rows) * widest, 0.0f);
+  out = FloatBuffer(int64_t{rows} * s.out);
+  d0 = FloatBuffer(int64_t{rows} * widest);
+  d1 = FloatBuffer(int64_t{rows} * widest);
+  dz = FloatBuffer(int64_t{rows} * widest);
 }
 
 float* MlpWorkspace::extra_input(const MlpShape& s) {

@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "ddpg/aligned.h"
+
 namespace ddpg {
 
 enum class Activation { kRelu, kTanh, kElu, kLeakyRelu };
@@ -53,12 +55,13 @@ struct MlpWorkspace {
   MlpWorkspace() = default;
   MlpWorkspace(const MlpShape& shape, int rows);
   int rows = 0;
-  std::vector<std::vector<float>> x;     // x[i]: input of layer i, rows × layer_in(i)
-  std::vector<std::vector<float>> xhat;  // LayerNorm: normalised pre-activation per hidden layer
-  std::vector<std::vector<float>> rstd;  // LayerNorm: 1/σ per row per hidden layer
-  std::vector<float> out;                // rows × out
-  std::vector<float> d0, d1;             // backward ping-pong, rows × max width
-  std::vector<float> dz;                 // rows × max width
+  // Staggered arrays (aligned.h): the row loops stream through several of them at once.
+  std::vector<FloatBuffer> x;     // x[i]: input of layer i, rows × layer_in(i)
+  std::vector<FloatBuffer> xhat;  // LayerNorm: normalised pre-activation per hidden layer
+  std::vector<FloatBuffer> rstd;  // LayerNorm: 1/σ per row per hidden layer
+  FloatBuffer out;                // rows × out
+  FloatBuffer d0, d1;             // backward ping-pong, rows × max width
+  FloatBuffer dz;                 // rows × max width
 
   float* input() { return x[0].data(); }                 // rows × layer_in(0)
   float* extra_input(const MlpShape& s);                 // column block of the extra inputs
