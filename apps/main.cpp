@@ -85,7 +85,8 @@ int main(int argc, char** argv) {
         if (used != item.size() || h <= 0) throw std::invalid_argument(item);
         out.push_back(h);
       } catch (const std::exception&) {
-        throw ddpg::Error("--hidden '" + text + "' must be positive sizes separated by commas, e.g. 256,256");
+        throw ddpg::Error("--hidden '" + text +
+                          "' must be positive sizes separated by commas, e.g. 256,256");
       }
     }
     return out;
@@ -110,7 +111,8 @@ int main(int argc, char** argv) {
 
   ddpg::ActBenchOptions ab;
   std::string act_hidden = "256,256";
-  auto* ba = bench->add_subcommand("act", "one action for one observation, beside LibTorch's forward");
+  auto* ba =
+      bench->add_subcommand("act", "one action for one observation, beside LibTorch's forward");
   ba->add_option("--hidden", act_hidden, "hidden sizes");
   ba->add_option("--obs-dim", ab.obs_dim, "observation size");
   ba->add_option("--act-dim", ab.act_dim, "action size");

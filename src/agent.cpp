@@ -278,8 +278,8 @@ UpdateStats Agent::update(const Batch& b) {
     e.target_eps = eps;
     e.eps_rows = rows;
   }
-  const BatchView view{b.obs.data_ptr<float>(),      b.action.data_ptr<float>(),
-                       b.reward.data_ptr<float>(),   b.next_obs.data_ptr<float>(),
+  const BatchView view{b.obs.data_ptr<float>(),        b.action.data_ptr<float>(),
+                       b.reward.data_ptr<float>(),     b.next_obs.data_ptr<float>(),
                        b.terminated.data_ptr<float>(), b.discount.data_ptr<float>()};
   ++updates_;
   const bool actor_step = updates_ % cfg_.policy_delay == 0;
@@ -289,7 +289,8 @@ UpdateStats Agent::update(const Batch& b) {
   stats.mean_q = es.mean_q;
   if (actor_step) last_actor_loss_ = es.actor_loss;
   stats.actor_loss = last_actor_loss_;
-  if (param_on_ && updates_ % param_cfg_.param_adapt_every == 0) adapt_param_noise(normalize(b.obs));
+  if (param_on_ && updates_ % param_cfg_.param_adapt_every == 0)
+    adapt_param_noise(normalize(b.obs));
 
   if (!std::isfinite(stats.critic_loss) || !std::isfinite(stats.actor_loss)) {
     throw Error("the loss became non-finite at update " + std::to_string(updates_) + " (critic " +

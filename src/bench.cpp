@@ -45,7 +45,8 @@ double peak_of(int threads, double seconds, int* width) {
   std::vector<double> rates(threads);
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&, t] { rates[t] = simd::fma_peak_gflops(seconds, t == 0 ? width : nullptr); });
+    pool.emplace_back(
+        [&, t] { rates[t] = simd::fma_peak_gflops(seconds, t == 0 ? width : nullptr); });
   }
   for (auto& th : pool) th.join();
   double sum = 0;
@@ -123,24 +124,28 @@ BenchFigures bench_act(const ActBenchOptions& o) {
   for (auto& x : obs) x = rng.normal();
   std::vector<float> action(o.act_dim);
   const int kCalls = 1000;
-  const double act_us =
-      time_ms([&] { for (int i = 0; i < kCalls; ++i) agent.act(obs, action.data()); }, o.seconds) *
-      1e3 / kCalls;
+  const double act_us = time_ms(
+                            [&] {
+                              for (int i = 0; i < kCalls; ++i) agent.act(obs, action.data());
+                            },
+                            o.seconds) *
+                        1e3 / kCalls;
   // LibTorch's generic path: a (1, obs_dim) tensor through the module's forward.
   torch::Tensor x = torch::zeros({1, o.obs_dim});
   const int kTorchCalls = 100;
-  const double torch_us = time_ms(
-                              [&] {
-                                torch::NoGradGuard g;
-                                for (int i = 0; i < kTorchCalls; ++i) {
-                                  float* px = x.data_ptr<float>();
-                                  for (int j = 0; j < o.obs_dim; ++j) px[j] = static_cast<float>(obs[j]);
-                                  const torch::Tensor a = agent.actor()->forward(x);
-                                  std::memcpy(action.data(), a.data_ptr<float>(), sizeof(float) * o.act_dim);
-                                }
-                              },
-                              o.seconds) *
-                          1e3 / kTorchCalls;
+  const double torch_us =
+      time_ms(
+          [&] {
+            torch::NoGradGuard g;
+            for (int i = 0; i < kTorchCalls; ++i) {
+              float* px = x.data_ptr<float>();
+              for (int j = 0; j < o.obs_dim; ++j) px[j] = static_cast<float>(obs[j]);
+              const torch::Tensor a = agent.actor()->forward(x);
+              std::memcpy(action.data(), a.data_ptr<float>(), sizeof(float) * o.act_dim);
+            }
+          },
+          o.seconds) *
+      1e3 / kTorchCalls;
   return {{"act_us", act_us},
           {"torch_act_us", torch_us},
           {"speedup", torch_us / act_us},
@@ -228,7 +233,8 @@ double pooled_rate(const std::string& env_id, double seconds, int num_envs, int 
   auto run = [&](int64_t n) {
     for (int64_t k = 0; k < n; ++k) {
       for (auto& a : actions) {
-        for (int j = 0; j < spec.act_dim; ++j) a[j] = rng.uniform(spec.act_low[j], spec.act_high[j]);
+        for (int j = 0; j < spec.act_dim; ++j)
+          a[j] = rng.uniform(spec.act_low[j], spec.act_high[j]);
       }
       pool.step(actions, results, true);
     }

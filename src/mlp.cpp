@@ -90,8 +90,8 @@ void layer_norm_row(float* y, int n, const float* gain, const float* bias, float
 }
 
 // Bias, LayerNorm and activation of hidden layer `i` (or the output layer) on `rows` rows of y.
-void finish_layer(const MlpShape& s, const float* params, int i, MlpWorkspace* ws, float* y,
-                  int ld, int rows) {
+void finish_layer(const MlpShape& s, const float* params, int i, MlpWorkspace* ws, float* y, int ld,
+                  int rows) {
   const int n = s.layer_out(i);
   const float* b = params + s.bias_offset(i);
   const bool hidden = i + 1 < s.layers();
@@ -310,7 +310,8 @@ void mlp_act(const MlpShape& s, const float* params, const float* x, const float
 }
 
 void mlp_forward_gemms(const MlpShape& s, int rows, std::vector<GemmShape>& out) {
-  for (int i = 0; i < s.layers(); ++i) out.push_back({false, true, rows, s.layer_out(i), s.layer_in(i)});
+  for (int i = 0; i < s.layers(); ++i)
+    out.push_back({false, true, rows, s.layer_out(i), s.layer_in(i)});
 }
 
 void mlp_backward_gemms(const MlpShape& s, int rows, bool weight_grads, bool d_extra,

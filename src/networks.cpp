@@ -95,8 +95,8 @@ torch::Tensor flatten_parameters(torch::nn::Module& m, const MlpShape& shape) {
       off = what == "weight" ? shape.ln_gain_offset(i) : shape.ln_bias_offset(i);
     }
     torch::Tensor p = item.value();
-    TORCH_CHECK(off >= 0 && off + p.numel() <= shape.size(),
-                "flatten_parameters: parameter '", name, "' does not fit the shape");
+    TORCH_CHECK(off >= 0 && off + p.numel() <= shape.size(), "flatten_parameters: parameter '",
+                name, "' does not fit the shape");
     torch::Tensor view = flat.narrow(0, off, p.numel()).view(p.sizes());
     view.copy_(p);
     p.set_data(view);

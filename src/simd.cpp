@@ -103,8 +103,8 @@ bool has_avx512() {
   return yes;
 }
 
-// Peak loops: kChains independent accumulators, each a chain of dependent multiply-adds. Returns the
-// multiply-adds done per lane.
+// Peak loops: kChains independent accumulators, each a chain of dependent multiply-adds. Returns
+// the multiply-adds done per lane.
 constexpr int kChains = 12;
 
 __attribute__((target("avx512f"))) double peak_avx512(int64_t iters, float* sink) {

@@ -95,9 +95,10 @@ class Loop {
       const uint64_t noise_seed = Rng::derive(seed, kNoiseStream);
       const uint64_t env_seed = Rng::derive(seed, kEnvStream);
       Slot& sl = slots_[i];
-      sl.noise = make_noise(cfg.noise, spec.act_dim, i == 0 ? noise_seed : Rng::derive(noise_seed, i));
-      sl.nstep = std::make_unique<NStepAccumulator>(cfg.agent.n_step, cfg.agent.gamma,
-                                                    spec.obs_dim, spec.act_dim);
+      sl.noise =
+          make_noise(cfg.noise, spec.act_dim, i == 0 ? noise_seed : Rng::derive(noise_seed, i));
+      sl.nstep = std::make_unique<NStepAccumulator>(cfg.agent.n_step, cfg.agent.gamma, spec.obs_dim,
+                                                    spec.act_dim);
       sl.action.resize(spec.act_dim);
       agent_->observe(pool_->env(i).reset(i == 0 ? env_seed : Rng::derive(env_seed, i)));
       sl.noise->reset();
@@ -466,8 +467,8 @@ class Loop {
   struct Slot {
     std::unique_ptr<ActionNoise> noise;
     std::unique_ptr<NStepAccumulator> nstep;
-    std::vector<float> action;         // in [-1, 1]
-    std::vector<double> obs;           // observation the action was chosen on
+    std::vector<float> action;  // in [-1, 1]
+    std::vector<double> obs;    // observation the action was chosen on
     int64_t episode_length = 0;
     double episode_return = 0;
   };

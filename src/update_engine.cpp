@@ -18,7 +18,8 @@ std::pair<int64_t, int64_t> range_of(int64_t size, int t, int n) {
   return {lo, hi};
 }
 
-// The torch-style global-norm clip of one gradient buffer: × max_norm/(‖g‖ + 1e-6) when that is < 1.
+// The torch-style global-norm clip of one gradient buffer: × max_norm/(‖g‖ + 1e-6) when that is
+// < 1.
 void clip_norm(float* g, int64_t n, double max_norm) {
   const double norm = std::sqrt(simd::sum_squares(g, n));
   const double coef = max_norm / (norm + 1e-6);
@@ -80,7 +81,6 @@ MlpShape critic_shape_of(const AgentConfig& cfg, int obs_dim, int act_dim) {
   s.layer_norm = cfg.layer_norm == "critic" || cfg.layer_norm == "both";
   return s;
 }
-
 
 UpdateEngine::UpdateEngine(const AgentConfig& cfg, int obs_dim, int act_dim)
     : cfg_(cfg),

@@ -32,7 +32,8 @@ class Reference {
     actor_opt_ = std::make_unique<torch::optim::Adam>(actor_->parameters(),
                                                       torch::optim::AdamOptions(cfg_.actor_lr));
     critic_opt_ = std::make_unique<torch::optim::Adam>(
-        critic_params, torch::optim::AdamOptions(cfg_.critic_lr).weight_decay(cfg_.critic_weight_decay));
+        critic_params,
+        torch::optim::AdamOptions(cfg_.critic_lr).weight_decay(cfg_.critic_weight_decay));
   }
 
   void update(const Batch& b, const ObsNormalizer* norm) {
@@ -142,34 +143,35 @@ TEST_P(EngineMatchesAutograd, AfterSeveralUpdates) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Switches, EngineMatchesAutograd,
-    testing::Values(
-        Case{"ddpg", [](AgentConfig&) {}},
-        Case{"td3_paper_critic_layer_norm",
-             [](AgentConfig& c) {
-               c.n_critics = 2;
-               c.policy_delay = 2;
-               c.critic_action_layer = 1;
-               c.layer_norm = "both";
-               c.activation = "elu";
-               c.critic_weight_decay = 0.01;
-             }},
-        Case{"clip_tanh_three_uneven_shards",
-             [](AgentConfig& c) {
-               c.grad_clip = 0.05;  // small enough to act on every update
-               c.activation = "tanh";
-               c.batch_shards = 3;
-             }},
-        Case{"obs_norm_leaky_actor_layer_norm",
-             [](AgentConfig& c) {
-               c.obs_norm = true;
-               c.obs_norm_clip = 1.5;
-               c.activation = "leaky_relu";
-               c.layer_norm = "actor";
-               c.batch_shards = 1;
-             }}),
-    [](const testing::TestParamInfo<Case>& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Switches, EngineMatchesAutograd,
+                         testing::Values(Case{"ddpg", [](AgentConfig&) {}},
+                                         Case{"td3_paper_critic_layer_norm",
+                                              [](AgentConfig& c) {
+                                                c.n_critics = 2;
+                                                c.policy_delay = 2;
+                                                c.critic_action_layer = 1;
+                                                c.layer_norm = "both";
+                                                c.activation = "elu";
+                                                c.critic_weight_decay = 0.01;
+                                              }},
+                                         Case{"clip_tanh_three_uneven_shards",
+                                              [](AgentConfig& c) {
+                                                c.grad_clip =
+                                                    0.05;  // small enough to act on every update
+                                                c.activation = "tanh";
+                                                c.batch_shards = 3;
+                                              }},
+                                         Case{"obs_norm_leaky_actor_layer_norm",
+                                              [](AgentConfig& c) {
+                                                c.obs_norm = true;
+                                                c.obs_norm_clip = 1.5;
+                                                c.activation = "leaky_relu";
+                                                c.layer_norm = "actor";
+                                                c.batch_shards = 1;
+                                              }}),
+                         [](const testing::TestParamInfo<Case>& info) {
+                           return std::string(info.param.name);
+                         });
 
 TEST(Engine, ResultsDoNotDependOnTheThreadCount) {
   AgentConfig c;

@@ -134,9 +134,9 @@ class Agent {
   torch::Tensor actor_flat_, actor_target_flat_, noisy_target_flat_, perturbed_flat_,
       adaptive_flat_;
   std::vector<torch::Tensor> critic_flat_, critic_target_flat_;
-  UpdateEngine engine_;  // holds the Adam moments
-  Rng rng_;                                       // target-action noise, weight perturbations
-  torch::Tensor target_eps_;                      // (B, act_dim) scratch for target-action noise
+  UpdateEngine engine_;             // holds the Adam moments
+  Rng rng_;                         // target-action noise, weight perturbations
+  torch::Tensor target_eps_;        // (B, act_dim) scratch for target-action noise
   MlpActor noisy_target_{nullptr};  // target actor with weight noise (target_weight_noise > 0)
   Batch batch_;
   std::vector<float> obs_scratch_, act_scratch_;  // act(): one observation, layer scratch

@@ -23,7 +23,8 @@ class FloatBuffer {
     for (int64_t i = 0; i < n; ++i) p_[i] = value;
   }
   ~FloatBuffer() { free_floats(p_); }
-  FloatBuffer(FloatBuffer&& o) noexcept : p_(std::exchange(o.p_, nullptr)), n_(std::exchange(o.n_, 0)) {}
+  FloatBuffer(FloatBuffer&& o) noexcept
+      : p_(std::exchange(o.p_, nullptr)), n_(std::exchange(o.n_, 0)) {}
   FloatBuffer& operator=(FloatBuffer&& o) noexcept {
     if (this != &o) {
       free_floats(p_);

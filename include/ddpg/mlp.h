@@ -5,8 +5,8 @@
 // compare these kernels against.
 //
 // Layout of the flat buffer, in LibTorch's parameter order:
-//   for each hidden layer i: W_i (h_i × in_i, row-major), b_i (h_i), [LayerNorm gain_i, bias_i (h_i)]
-//   output layer: W_out (out × in_L), b_out (out)
+//   for each hidden layer i: W_i (h_i × in_i, row-major), b_i (h_i), [LayerNorm gain_i, bias_i
+//   (h_i)] output layer: W_out (out × in_L), b_out (out)
 // Layer i's input width in_i is the previous width, plus `extra` columns (the critic's action)
 // appended on the right at layer `extra_at`, as torch::cat({h, action}, 1) does.
 //
@@ -27,21 +27,23 @@ enum class Activation { kRelu, kTanh, kElu, kLeakyRelu };
 Activation parse_activation(const std::string& name);
 
 struct MlpShape {
-  int in = 0;                // observation width
-  int extra = 0;             // extra input columns (the critic's action)
-  int extra_at = -1;         // hidden layer they join (-1: none)
-  std::vector<int> hidden;   // hidden widths
-  int out = 0;               // output width
-  bool layer_norm = false;   // LayerNorm after each hidden Linear, before the activation
+  int in = 0;               // observation width
+  int extra = 0;            // extra input columns (the critic's action)
+  int extra_at = -1;        // hidden layer they join (-1: none)
+  std::vector<int> hidden;  // hidden widths
+  int out = 0;              // output width
+  bool layer_norm = false;  // LayerNorm after each hidden Linear, before the activation
   Activation activation = Activation::kRelu;
-  bool tanh_out = false;     // tanh on the output (the actor)
+  bool tanh_out = false;  // tanh on the output (the actor)
 
   int layers() const { return static_cast<int>(hidden.size()) + 1; }
   int layer_in(int i) const;   // input width of layer i (extra columns included)
   int layer_out(int i) const;  // output width of layer i
   // Offsets into the flat buffer.
   int64_t weight_offset(int i) const;
-  int64_t bias_offset(int i) const { return weight_offset(i) + int64_t{layer_out(i)} * layer_in(i); }
+  int64_t bias_offset(int i) const {
+    return weight_offset(i) + int64_t{layer_out(i)} * layer_in(i);
+  }
   int64_t ln_gain_offset(int i) const { return bias_offset(i) + layer_out(i); }
   int64_t ln_bias_offset(int i) const { return ln_gain_offset(i) + layer_out(i); }
   int64_t size() const;  // floats in the flat buffer
@@ -63,9 +65,9 @@ struct MlpWorkspace {
   FloatBuffer d0, d1;             // backward ping-pong, rows × max width
   FloatBuffer dz;                 // rows × max width
 
-  float* input() { return x[0].data(); }                 // rows × layer_in(0)
-  float* extra_input(const MlpShape& s);                 // column block of the extra inputs
-  int extra_ld(const MlpShape& s) const;                 // its row stride
+  float* input() { return x[0].data(); }  // rows × layer_in(0)
+  float* extra_input(const MlpShape& s);  // column block of the extra inputs
+  int extra_ld(const MlpShape& s) const;  // its row stride
 };
 
 // Forward pass for `rows` rows whose inputs are already in ws.x[0] (and the extra columns).
