@@ -6,6 +6,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -73,6 +74,26 @@ DDPG_INLINE void polyak_body(float* __restrict t, const float* __restrict o, int
   for (int64_t k = 0; k < n; ++k) t[k] += tau * (o[k] - t[k]);
 }
 
+DDPG_INLINE void adam_fused_body(float* p, const float* const* grads, int count, float* m,
+                                 float* v, int64_t n, const AdamCoefficients& c, float* target,
+                                 float tau) {
+  constexpr int64_t kBlock = 512;  // the summed gradient stays in L1
+  alignas(64) float g[kBlock];
+  for (int64_t b0 = 0; b0 < n; b0 += kBlock) {
+    const int64_t len = std::min(kBlock, n - b0);
+    const float* g0 = grads[0] + b0;
+#pragma omp simd
+    for (int64_t k = 0; k < len; ++k) g[k] = g0[k];
+    for (int s = 1; s < count; ++s) {
+      const float* gs = grads[s] + b0;
+#pragma omp simd
+      for (int64_t k = 0; k < len; ++k) g[k] += gs[k];
+    }
+    adam_body(p + b0, g, m + b0, v + b0, len, c);
+    if (target) polyak_body(target + b0, p + b0, len, tau);
+  }
+}
+
 __attribute__((target("avx2,fma"))) void gemv_avx2(const float* w, const float* b, int n, int in,
                                                    const float* x, float* y) {
   gemv_body(w, b, n, in, x, y);
@@ -92,6 +113,17 @@ __attribute__((target("avx2,fma"))) void polyak_avx2(float* t, const float* o, i
   polyak_body(t, o, n, tau);
 }
 void polyak_base(float* t, const float* o, int64_t n, float tau) { polyak_body(t, o, n, tau); }
+
+__attribute__((target("avx2,fma"))) void adam_fused_avx2(float* p, const float* const* grads,
+                                                         int count, float* m, float* v, int64_t n,
+                                                         const AdamCoefficients& c, float* target,
+                                                         float tau) {
+  adam_fused_body(p, grads, count, m, v, n, c, target, tau);
+}
+void adam_fused_base(float* p, const float* const* grads, int count, float* m, float* v, int64_t n,
+                     const AdamCoefficients& c, float* target, float tau) {
+  adam_fused_body(p, grads, count, m, v, n, c, target, tau);
+}
 
 bool has_avx2() {
   static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -165,6 +197,15 @@ void adam(float* p, const float* grad, float* m, float* v, int64_t n, const Adam
     adam_avx2(p, grad, m, v, n, c);
   } else {
     adam_base(p, grad, m, v, n, c);
+  }
+}
+
+void adam_fused(float* p, const float* const* grads, int count, float* m, float* v, int64_t n,
+                const AdamCoefficients& c, float* target, float tau) {
+  if (has_avx2()) {
+    adam_fused_avx2(p, grads, count, m, v, n, c, target, tau);
+  } else {
+    adam_fused_base(p, grads, count, m, v, n, c, target, tau);
   }
 }
 

@@ -246,39 +246,47 @@ EngineStats UpdateEngine::update(const BatchView& b, const Extras& e, bool actor
     const int tid = omp_get_thread_num();
     for (int k = tid; k < shards_; k += nthreads) critic_phase(shard_[k], b, e);
 #pragma omp barrier
+    // Each thread owns an element range of every flat buffer. Without clipping, the shard
+    // gradients are summed inside the fused Adam pass; with it, they are summed first, since the
+    // clip needs the whole gradient's norm.
+    const bool clip_on = cfg_.grad_clip > 0;
+    const int count = clip_on ? 1 : shards_;
     const auto [clo, chi] = range_of(ctotal, tid, nthreads);
-    reduce(true, clo, chi);
+    if (clip_on) {
+      reduce(true, clo, chi);
 #pragma omp barrier
-    if (cfg_.grad_clip > 0) {
 #pragma omp single
       clip(true);
     }
-    // Adam on each critic's part of [clo, chi); Polyak on the same part (actor steps only).
+    // Critics: Adam on each critic's part of [clo, chi), and on actor steps Polyak averaging of
+    // its target in the same pass (the actor step does not touch the critics' parameters).
     for (int i = 0; i < cfg_.n_critics; ++i) {
       const int64_t lo = std::max(clo, i * csize), hi = std::min(chi, (i + 1) * csize);
       if (hi <= lo) continue;
-      float* grad = shard_[0].critic_grad.data();
-      simd::adam(params_.critics[i] + (lo - i * csize), grad + lo, critic_adam_.m().data() + lo,
-                 critic_adam_.v().data() + lo, hi - lo, cc);
+      const float* grads[64];
+      for (int k = 0; k < count; ++k) grads[k] = shard_[k].critic_grad.data() + lo;
+      const int64_t off = lo - i * csize;
+      simd::adam_fused(params_.critics[i] + off, grads, count, critic_adam_.m().data() + lo,
+                       critic_adam_.v().data() + lo, hi - lo, cc,
+                       actor_step ? params_.critic_targets[i] + off : nullptr, tau);
     }
     if (actor_step) {
 #pragma omp barrier
       for (int k = tid; k < shards_; k += nthreads) actor_phase(shard_[k]);
 #pragma omp barrier
       const auto [alo, ahi] = range_of(asize, tid, nthreads);
-      reduce(false, alo, ahi);
-      if (cfg_.grad_clip > 0) {
+      if (clip_on) {
+        reduce(false, alo, ahi);
 #pragma omp barrier
 #pragma omp single
         clip(false);
       }
-      actor_adam_.apply(params_.actor, shard_[0].actor_grad.data(), alo, ahi, ac);
-      simd::polyak(params_.actor_target + alo, params_.actor + alo, ahi - alo, tau);
-      for (int i = 0; i < cfg_.n_critics; ++i) {
-        const int64_t lo = std::max(clo, i * csize), hi = std::min(chi, (i + 1) * csize);
-        if (hi <= lo) continue;
-        simd::polyak(params_.critic_targets[i] + (lo - i * csize),
-                     params_.critics[i] + (lo - i * csize), hi - lo, tau);
+      if (ahi > alo) {
+        const float* grads[64];
+        for (int k = 0; k < count; ++k) grads[k] = shard_[k].actor_grad.data() + alo;
+        simd::adam_fused(params_.actor + alo, grads, count, actor_adam_.m().data() + alo,
+                         actor_adam_.v().data() + alo, ahi - alo, ac, params_.actor_target + alo,
+                         tau);
       }
     }
   }

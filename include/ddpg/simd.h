@@ -23,6 +23,12 @@ struct AdamCoefficients {
 };
 void adam(float* p, const float* grad, float* m, float* v, int64_t n, const AdamCoefficients& c);
 
+// The fused form the update uses: the gradient is the sum of `count` shard gradients (in order
+// s = 0..count−1), then the Adam step above, then (when `target` is not null) Polyak averaging of
+// `target` towards the new parameters; one pass over the arrays instead of three.
+void adam_fused(float* p, const float* const* grads, int count, float* m, float* v, int64_t n,
+                const AdamCoefficients& c, float* target, float tau);
+
 // Polyak averaging: target ← target + τ (online − target), elements [0, n).
 void polyak(float* target, const float* online, int64_t n, float tau);
 
