@@ -108,12 +108,6 @@ __attribute__((target("avx2,fma"))) void adam_avx2(float* p, const float* g, flo
 void adam_base(float* p, const float* g, float* m, float* v, int64_t n, const AdamCoefficients& c) {
   adam_body(p, g, m, v, n, c);
 }
-__attribute__((target("avx2,fma"))) void polyak_avx2(float* t, const float* o, int64_t n,
-                                                     float tau) {
-  polyak_body(t, o, n, tau);
-}
-void polyak_base(float* t, const float* o, int64_t n, float tau) { polyak_body(t, o, n, tau); }
-
 __attribute__((target("avx2,fma"))) void adam_fused_avx2(float* p, const float* const* grads,
                                                          int count, float* m, float* v, int64_t n,
                                                          const AdamCoefficients& c, float* target,
@@ -206,14 +200,6 @@ void adam_fused(float* p, const float* const* grads, int count, float* m, float*
     adam_fused_avx2(p, grads, count, m, v, n, c, target, tau);
   } else {
     adam_fused_base(p, grads, count, m, v, n, c, target, tau);
-  }
-}
-
-void polyak(float* target, const float* online, int64_t n, float tau) {
-  if (has_avx2()) {
-    polyak_avx2(target, online, n, tau);
-  } else {
-    polyak_base(target, online, n, tau);
   }
 }
 

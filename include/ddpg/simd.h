@@ -29,9 +29,6 @@ void adam(float* p, const float* grad, float* m, float* v, int64_t n, const Adam
 void adam_fused(float* p, const float* const* grads, int count, float* m, float* v, int64_t n,
                 const AdamCoefficients& c, float* target, float tau);
 
-// Polyak averaging: target ← target + τ (online − target), elements [0, n).
-void polyak(float* target, const float* online, int64_t n, float tau);
-
 // dst ← Σ_s src[s] (in order s = 0..count−1), elements [0, n).
 void sum(float* dst, const float* const* src, int count, int64_t n);
 
