@@ -142,7 +142,9 @@ __attribute__((target("avx512f"))) double peak_avx512(int64_t iters, float* sink
   }
   __m512 s = acc[0];
   for (int j = 1; j < kChains; ++j) s = _mm512_add_ps(s, acc[j]);
-  *sink = _mm512_reduce_add_ps(s);
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, s);
+  *sink = lanes[0] + lanes[15];
   return static_cast<double>(iters) * kChains * 16;
 }
 
