@@ -235,7 +235,9 @@ TEST(EnvPool, MatchesSequentialSteppingAndAutoresets) {
       const StepResult r = solo[i]->step(actions[i]);
       EXPECT_EQ(results[i].reward, r.reward);
       EXPECT_EQ(results[i].truncated, r.truncated);
-      if (t < 199) EXPECT_EQ(pool.env(i).obs(), solo[i]->obs());
+      if (t < 199) {
+        EXPECT_EQ(pool.env(i).obs(), solo[i]->obs());
+      }
     }
   }
   // Pendulum truncates at 200 steps: the pool reset every env, keeping the last observation
