@@ -96,9 +96,7 @@ Agent::Agent(const AgentConfig& cfg, int obs_dim, int act_dim, uint64_t seed)
   batch_.terminated = torch::zeros({b, 1});
   batch_.discount = torch::full({b, 1}, cfg.gamma);
   obs_scratch_.assign(obs_dim, 0.0f);
-  int widest = std::max(obs_dim, act_dim);
-  for (int h : cfg.hidden) widest = std::max(widest, h);
-  act_scratch_.assign(2 * static_cast<size_t>(widest), 0.0f);
+  act_scratch_.assign(2 * static_cast<size_t>(as.max_width()), 0.0f);
   target_eps_ = torch::zeros({b, act_dim});
   norm_mean_ = torch::zeros({1, obs_dim});
   norm_inv_std_ = torch::ones({1, obs_dim});
@@ -396,9 +394,7 @@ DeployedPolicy::DeployedPolicy(MlpActor actor, const MlpShape& shape,
     : actor_(std::move(actor)), shape_(shape), norm_(std::move(norm)) {
   flat_ = flatten_parameters(*actor_, shape_);
   obs_.assign(shape_.in, 0.0f);
-  int widest = std::max(shape_.in, shape_.out);
-  for (int h : shape_.hidden) widest = std::max(widest, h);
-  scratch_.assign(2 * static_cast<size_t>(widest), 0.0f);
+  scratch_.assign(2 * static_cast<size_t>(shape_.max_width()), 0.0f);
 }
 
 void DeployedPolicy::act(const std::vector<double>& obs, float* action) {

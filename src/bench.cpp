@@ -54,6 +54,18 @@ double peak_of(int threads, double seconds, int* width) {
   return sum;
 }
 
+// The agent's batch filled with seeded random transitions (none terminated).
+Batch& random_batch(Agent& agent) {
+  Batch& b = agent.batch();
+  torch::manual_seed(0);
+  b.obs.normal_();
+  b.next_obs.normal_();
+  b.action.uniform_(-1, 1);
+  b.reward.normal_();
+  b.terminated.zero_();
+  return b;
+}
+
 int all_cores() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
 
 }  // namespace
@@ -79,18 +91,12 @@ BenchFigures bench_update(const UpdateBenchOptions& o) {
   Agent agent(cfg, o.obs_dim, o.act_dim, 0);
   agent.set_threads(o.threads);
   const int threads = agent.engine().threads();
-  Batch& b = agent.batch();
-  torch::manual_seed(0);
-  b.obs.normal_();
-  b.next_obs.normal_();
-  b.action.uniform_(-1, 1);
-  b.reward.normal_();
-  b.terminated.zero_();
+  Batch& b = random_batch(agent);
   // The peak first, then update and floor interleaved twice (the lower of each), so that a change
   // in clock speed during the run touches both alike.
   int width = 0;
   const double peak = peak_of(threads, std::min(1.0, o.seconds / 2), &width);
-  UpdateEngine& engine = const_cast<UpdateEngine&>(agent.engine());
+  UpdateEngine& engine = agent.engine();
   double update_ms = 1e300, floor_ms = 1e300;
   for (int round = 0; round < 2; ++round) {
     update_ms = std::min(update_ms, time_ms([&] { agent.update(b); }, o.seconds / 2));
@@ -194,13 +200,7 @@ BenchFigures bench_train(const TrainBenchOptions& o) {
   Agent agent(c.agent, env->spec().obs_dim, env->spec().act_dim, 0);
   agent.set_threads(threads);
   torch::set_num_threads(1);
-  Batch& b = agent.batch();
-  torch::manual_seed(0);
-  b.obs.normal_();
-  b.next_obs.normal_();
-  b.action.uniform_(-1, 1);
-  b.reward.normal_();
-  b.terminated.zero_();
+  Batch& b = random_batch(agent);
   const double update_ms = time_ms([&] { agent.update(b); }, 2.0);
   const double steps_per_s = sum.learn_steps / sum.learn_seconds;
   const double bound = 1e3 * c.trainer.update_every / (c.trainer.gradient_steps * update_ms);

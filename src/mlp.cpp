@@ -152,6 +152,12 @@ int64_t MlpShape::size() const {
   return weight_offset(last) + int64_t{out} * layer_in(last) + out;
 }
 
+int MlpShape::max_width() const {
+  int w = out;
+  for (int i = 0; i < layers(); ++i) w = std::max(w, layer_in(i));
+  return w;
+}
+
 int64_t MlpShape::macs_per_row() const {
   int64_t m = 0;
   for (int i = 0; i < layers(); ++i) m += int64_t{layer_in(i)} * layer_out(i);
@@ -159,10 +165,9 @@ int64_t MlpShape::macs_per_row() const {
 }
 
 MlpWorkspace::MlpWorkspace(const MlpShape& s, int rows_) : rows(rows_) {
-  int widest = s.out;
+  const int widest = s.max_width();
   for (int i = 0; i < s.layers(); ++i) {
     x.emplace_back(int64_t{rows} * s.layer_in(i));
-    widest = std::max(widest, s.layer_in(i));
     if (i + 1 < s.layers() && s.layer_norm) {
       xhat.emplace_back(int64_t{rows} * s.layer_out(i));
       rstd.emplace_back(rows);
@@ -277,8 +282,7 @@ void mlp_backward(const MlpShape& s, const float* params, MlpWorkspace& ws, int 
 
 void mlp_act(const MlpShape& s, const float* params, const float* x, const float* extra, int rows,
              float* y, float* scratch) {
-  int widest = s.out;
-  for (int i = 0; i < s.layers(); ++i) widest = std::max(widest, s.layer_in(i));
+  const int widest = s.max_width();
   for (int r = 0; r < rows; ++r) {
     float* a = scratch;
     float* b = scratch + widest;

@@ -74,9 +74,8 @@ DDPG_INLINE void polyak_body(float* __restrict t, const float* __restrict o, int
   for (int64_t k = 0; k < n; ++k) t[k] += tau * (o[k] - t[k]);
 }
 
-DDPG_INLINE void adam_fused_body(float* p, const float* const* grads, int count, float* m,
-                                 float* v, int64_t n, const AdamCoefficients& c, float* target,
-                                 float tau) {
+DDPG_INLINE void adam_fused_body(float* p, const float* const* grads, int count, float* m, float* v,
+                                 int64_t n, const AdamCoefficients& c, float* target, float tau) {
   constexpr int64_t kBlock = 512;  // the summed gradient stays in L1
   alignas(64) float g[kBlock];
   for (int64_t b0 = 0; b0 < n; b0 += kBlock) {

@@ -18,6 +18,24 @@ std::pair<int64_t, int64_t> range_of(int64_t size, int t, int n) {
   return {lo, hi};
 }
 
+// With one thread the engine's parallel regions are inactive, and OpenBLAS would then use the
+// caller's OpenMP thread setting: this pins it to 1 for the scope, and restores it.
+class SerialBlasWhenSingle {
+ public:
+  explicit SerialBlasWhenSingle(int nthreads) : on_(nthreads == 1), saved_(omp_get_max_threads()) {
+    if (on_) omp_set_num_threads(1);
+  }
+  ~SerialBlasWhenSingle() {
+    if (on_) omp_set_num_threads(saved_);
+  }
+  SerialBlasWhenSingle(const SerialBlasWhenSingle&) = delete;
+  SerialBlasWhenSingle& operator=(const SerialBlasWhenSingle&) = delete;
+
+ private:
+  bool on_;
+  int saved_;
+};
+
 // The torch-style global-norm clip of one gradient buffer: × max_norm/(‖g‖ + 1e-6) when that is
 // < 1.
 void clip_norm(float* g, int64_t n, double max_norm) {
@@ -236,10 +254,7 @@ EngineStats UpdateEngine::update(const BatchView& b, const Extras& e, bool actor
   const int64_t ctotal = csize * cfg_.n_critics;
   const float tau = static_cast<float>(cfg_.tau);
   const int nthreads = threads_;
-  // With one thread the region below is inactive, and OpenBLAS would use the caller's thread
-  // setting: pin it to 1 for the call.
-  const int saved = omp_get_max_threads();
-  if (nthreads == 1) omp_set_num_threads(1);
+  const SerialBlasWhenSingle serial_blas(nthreads);
 
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
   {
@@ -290,7 +305,6 @@ EngineStats UpdateEngine::update(const BatchView& b, const Extras& e, bool actor
       }
     }
   }
-  if (nthreads == 1) omp_set_num_threads(saved);
 
   EngineStats st;
   double sq = 0.0, q = 0.0, aq = 0.0;
@@ -305,9 +319,8 @@ EngineStats UpdateEngine::update(const BatchView& b, const Extras& e, bool actor
   return st;
 }
 
-std::vector<GemmShape> UpdateEngine::shard_gemms(bool actor_step) const {
+std::vector<GemmShape> UpdateEngine::gemms_for_rows(int rows, bool actor_step) const {
   std::vector<GemmShape> g;
-  const int rows = shard_[0].rows;
   mlp_forward_gemms(actor_shape_, rows, g);
   for (int i = 0; i < cfg_.n_critics; ++i) mlp_forward_gemms(critic_shape_, rows, g);
   for (int i = 0; i < cfg_.n_critics; ++i) {
@@ -323,6 +336,10 @@ std::vector<GemmShape> UpdateEngine::shard_gemms(bool actor_step) const {
   return g;
 }
 
+std::vector<GemmShape> UpdateEngine::shard_gemms(bool actor_step) const {
+  return gemms_for_rows(shard_[0].rows, actor_step);
+}
+
 void UpdateEngine::run_gemm_floor(bool actor_step) {
   const std::vector<GemmShape> g = shard_gemms(actor_step);
   size_t biggest = 0;
@@ -334,8 +351,7 @@ void UpdateEngine::run_gemm_floor(bool actor_step) {
   for (auto& buf : floor_scratch_) {
     if (buf.size() < 3 * biggest) buf.assign(3 * biggest, 0.01f);
   }
-  const int saved = omp_get_max_threads();
-  if (nthreads == 1) omp_set_num_threads(1);
+  const SerialBlasWhenSingle serial_blas(nthreads);
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
   {
     const int tid = omp_get_thread_num();
@@ -344,29 +360,12 @@ void UpdateEngine::run_gemm_floor(bool actor_step) {
       run_gemms(g, base, base + biggest, base + 2 * biggest);
     }
   }
-  if (nthreads == 1) omp_set_num_threads(saved);
 }
 
 double UpdateEngine::update_flop(bool actor_step) const {
-  double f = 0.0;
   // Sum over shards of each shard's multiplies (shards may differ by a row).
-  for (size_t k = 0; k < shard_.size(); ++k) {
-    std::vector<GemmShape> g;
-    const int rows = shard_[k].rows;
-    mlp_forward_gemms(actor_shape_, rows, g);
-    for (int i = 0; i < cfg_.n_critics; ++i) mlp_forward_gemms(critic_shape_, rows, g);
-    for (int i = 0; i < cfg_.n_critics; ++i) {
-      mlp_forward_gemms(critic_shape_, rows, g);
-      mlp_backward_gemms(critic_shape_, rows, true, false, g);
-    }
-    if (actor_step) {
-      mlp_forward_gemms(actor_shape_, rows, g);
-      mlp_forward_gemms(critic_shape_, rows, g);
-      mlp_backward_gemms(critic_shape_, rows, false, true, g);
-      mlp_backward_gemms(actor_shape_, rows, true, false, g);
-    }
-    f += gemm_flop(g);
-  }
+  double f = 0.0;
+  for (const Shard& s : shard_) f += gemm_flop(gemms_for_rows(s.rows, actor_step));
   return f;
 }
 

@@ -100,6 +100,7 @@ class Agent {
   // Cores the update may use (at most agent.batch_shards); 1 by default.
   void set_threads(int threads) { engine_.set_threads(threads); }
   const UpdateEngine& engine() const { return engine_; }
+  UpdateEngine& engine() { return engine_; }
   // The target action a' for normalised next observations: π'(s'), smoothed and/or from a
   // weight-perturbed target actor when configured (no gradient); exposed for tests.
   torch::Tensor target_action(const torch::Tensor& next_obs);

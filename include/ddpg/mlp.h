@@ -47,6 +47,8 @@ struct MlpShape {
   int64_t ln_gain_offset(int i) const { return bias_offset(i) + layer_out(i); }
   int64_t ln_bias_offset(int i) const { return ln_gain_offset(i) + layer_out(i); }
   int64_t size() const;  // floats in the flat buffer
+  // Widest layer input or output (scratch sizes).
+  int max_width() const;
   // Multiply-adds per row of one forward pass.
   int64_t macs_per_row() const;
 };
@@ -80,7 +82,7 @@ void mlp_backward(const MlpShape& s, const float* params, MlpWorkspace& ws, int 
                   const float* d_out, float* grad, float* d_extra);
 
 // The same forward pass for a few rows without BLAS (for acting): x rows × in (and extra), y rows ×
-// out. scratch must hold 2 × the widest layer floats.
+// out. scratch must hold 2 × max_width() floats.
 void mlp_act(const MlpShape& s, const float* params, const float* x, const float* extra, int rows,
              float* y, float* scratch);
 

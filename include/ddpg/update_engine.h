@@ -124,6 +124,8 @@ class UpdateEngine {
     FloatBuffer critic_grad, actor_grad;  // n_critics × critic size, actor size
     double critic_sq = 0.0, q_sum = 0.0, actor_q_sum = 0.0;
   };
+  // The multiplies of one update for a shard of `rows` rows, in the order the update runs them.
+  std::vector<GemmShape> gemms_for_rows(int rows, bool actor_step) const;
   void load_obs(const float* src, int rows, float* dst, int ld, const Extras& e) const;
   void critic_phase(Shard& s, const BatchView& b, const Extras& e);
   void actor_phase(Shard& s);
