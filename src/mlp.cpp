@@ -6,32 +6,28 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "ddpg/gemm.h"
 #include "ddpg/simd.h"
-
-extern "C" {
-// The CBLAS entry point (declared here so that no particular cblas.h is needed); the enums are
-// passed as their integer values.
-void cblas_sgemm(int order, int trans_a, int trans_b, int m, int n, int k, float alpha,
-                 const float* a, int lda, const float* b, int ldb, float beta, float* c, int ldc);
-}
 
 namespace ddpg {
 namespace {
 
-constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
 constexpr float kLayerNormEps = 1e-5f;  // LibTorch's default
 constexpr float kLeakySlope = 0.01f;
 
-// C (m × n, ldc) = op(A) · op(B), row-major.
+// Fills an m × n block of C (ldc) with zeros: the product over an empty k.
+void zero_block(int m, int n, float* c, int ldc) {
+  for (int r = 0; r < m; ++r) std::fill(c + int64_t{r} * ldc, c + int64_t{r} * ldc + n, 0.0f);
+}
+
+// C (m × n, ldc) = op(A) · op(B), row-major; op(B) = Bᵀ never comes with a transposed copy here.
 void sgemm(bool ta, bool tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb,
            float* c, int ldc) {
   if (m == 0 || n == 0) return;
-  if (k == 0) {
-    for (int r = 0; r < m; ++r) std::fill(c + int64_t{r} * ldc, c + int64_t{r} * ldc + n, 0.0f);
-    return;
-  }
-  cblas_sgemm(kRowMajor, ta ? kTrans : kNoTrans, tb ? kTrans : kNoTrans, m, n, k, 1.0f, a, lda, b,
-              ldb, 0.0f, c, ldc);
+  if (k == 0) return zero_block(m, n, c, ldc);
+  if (tb) return gemm::nt(m, n, k, a, lda, b, ldb, c, ldc);
+  if (ta) return gemm::tn(m, n, k, a, lda, b, ldb, c, ldc);
+  gemm::nn(m, n, k, a, lda, b, ldb, c, ldc);
 }
 
 void activate(Activation a, float* y, int n) {
@@ -188,14 +184,38 @@ float* MlpWorkspace::extra_input(const MlpShape& s) {
 
 int MlpWorkspace::extra_ld(const MlpShape& s) const { return s.layer_in(s.extra_at); }
 
-void mlp_forward(const MlpShape& s, const float* params, MlpWorkspace& ws, int rows) {
+bool mlp_forward_uses_transposed(const MlpShape& s, int i) {
+  return gemm::native() && s.layer_out(i) >= 16;
+}
+
+void mlp_transpose_weights(const MlpShape& s, const float* params, float* params_t, int part,
+                           int parts) {
+  for (int i = 0; i < s.layers(); ++i) {
+    if (!mlp_forward_uses_transposed(s, i)) continue;
+    // Rows [r0, r1) of W (n × in) become columns [r0, r1) of Wᵀ (in × n), cut at multiples of 8.
+    const int in = s.layer_in(i), n = s.layer_out(i);
+    const int r0 = std::min(n, (n * part / parts + 7) / 8 * 8);
+    const int r1 = part + 1 == parts ? n : std::min(n, (n * (part + 1) / parts + 7) / 8 * 8);
+    if (r1 <= r0) continue;
+    const int64_t off = s.weight_offset(i);
+    gemm::transpose(params + off + int64_t{r0} * in, r1 - r0, in, in, params_t + off + r0, n);
+  }
+}
+
+void mlp_forward(const MlpShape& s, const float* params, MlpWorkspace& ws, int rows,
+                 const float* params_t) {
   const int layers = s.layers();
   for (int i = 0; i < layers; ++i) {
     const int in = s.layer_in(i), n = s.layer_out(i);
     const bool last = i + 1 == layers;
     float* y = last ? ws.out.data() : ws.x[i + 1].data();
     const int ld = last ? s.out : s.layer_in(i + 1);
-    sgemm(false, true, rows, n, in, ws.x[i].data(), in, params + s.weight_offset(i), in, y, ld);
+    const int64_t off = s.weight_offset(i);
+    if (params_t && mlp_forward_uses_transposed(s, i) && in > 0) {
+      gemm::nn(rows, n, in, ws.x[i].data(), in, params_t + off, n, y, ld);
+    } else {
+      sgemm(false, true, rows, n, in, ws.x[i].data(), in, params + off, in, y, ld);
+    }
     finish_layer(s, params, i, &ws, y, ld, rows);
   }
 }
@@ -336,8 +356,11 @@ void mlp_backward_gemms(const MlpShape& s, int rows, bool weight_grads, bool d_e
 void run_gemms(const std::vector<GemmShape>& gemms, float* a, float* b, float* c) {
   for (const GemmShape& g : gemms) {
     const int lda = g.trans_a ? g.m : g.k;
-    const int ldb = g.trans_b ? g.k : g.n;
-    sgemm(g.trans_a, g.trans_b, g.m, g.n, g.k, a, lda, b, ldb, c, g.n);
+    // A forward multiply (X · Wᵀ) runs as the engine runs it: on a transposed copy where the
+    // engine keeps one.
+    const bool tb = g.trans_b && !(gemm::native() && g.n >= 16);
+    const int ldb = tb ? g.k : g.n;
+    sgemm(g.trans_a, tb, g.m, g.n, g.k, a, lda, b, ldb, c, g.n);
   }
 }
 

@@ -126,6 +126,33 @@ UpdateEngine::UpdateEngine(const AgentConfig& cfg, int obs_dim, int act_dim)
     s.critic_grad = FloatBuffer(critic_shape_.size() * cfg.n_critics);
     s.actor_grad = FloatBuffer(actor_shape_.size());
   }
+  for (int i = 0; i < actor_shape_.layers(); ++i) {
+    use_transposed_ = use_transposed_ || mlp_forward_uses_transposed(actor_shape_, i);
+  }
+  for (int i = 0; i < critic_shape_.layers(); ++i) {
+    use_transposed_ = use_transposed_ || mlp_forward_uses_transposed(critic_shape_, i);
+  }
+  if (use_transposed_) {
+    actor_t_ = FloatBuffer(actor_shape_.size());
+    actor_target_t_ = FloatBuffer(actor_shape_.size());
+    for (int i = 0; i < cfg.n_critics; ++i) {
+      critics_t_.emplace_back(critic_shape_.size());
+      critic_targets_t_.emplace_back(critic_shape_.size());
+    }
+  }
+}
+
+void UpdateEngine::transpose_weights(const Extras& e, bool actor_step, int part, int parts) {
+  mlp_transpose_weights(actor_shape_, e.target_actor ? e.target_actor : params_.actor_target,
+                        actor_target_t_.data(), part, parts);
+  for (int i = 0; i < cfg_.n_critics; ++i) {
+    mlp_transpose_weights(critic_shape_, params_.critic_targets[i], critic_targets_t_[i].data(),
+                          part, parts);
+    mlp_transpose_weights(critic_shape_, params_.critics[i], critics_t_[i].data(), part, parts);
+  }
+  if (actor_step) {
+    mlp_transpose_weights(actor_shape_, params_.actor, actor_t_.data(), part, parts);
+  }
 }
 
 void UpdateEngine::set_threads(int threads) { threads_ = std::max(1, std::min(threads, shards_)); }
@@ -154,7 +181,7 @@ void UpdateEngine::critic_phase(Shard& s, const BatchView& b, const Extras& e) {
   const float* next_obs = b.next_obs + int64_t{s.row0} * obs_dim_;
   load_obs(next_obs, rows, s.target_actor.input(), obs_dim_, e);
   mlp_forward(actor_shape_, e.target_actor ? e.target_actor : params_.actor_target, s.target_actor,
-              rows);
+              rows, transposed(actor_target_t_));
   load_obs(next_obs, rows, s.target_critic.input(), cs.layer_in(0), e);
   float* ext = s.target_critic.extra_input(cs);
   const int eld = s.target_critic.extra_ld(cs);
@@ -169,7 +196,8 @@ void UpdateEngine::critic_phase(Shard& s, const BatchView& b, const Extras& e) {
     }
   }
   for (int i = 0; i < nc; ++i) {
-    mlp_forward(cs, params_.critic_targets[i], s.target_critic, rows);
+    mlp_forward(cs, params_.critic_targets[i], s.target_critic, rows,
+                transposed(critic_targets_t_[i]));
     const float* q = s.target_critic.out.data();
     for (int r = 0; r < rows; ++r) s.y[r] = i == 0 ? q[r] : std::min(s.y[r], q[r]);
   }
@@ -187,7 +215,7 @@ void UpdateEngine::critic_phase(Shard& s, const BatchView& b, const Extras& e) {
   s.critic_sq = 0.0;
   s.q_sum = 0.0;
   for (int i = 0; i < nc; ++i) {
-    mlp_forward(cs, params_.critics[i], s.critic, rows);
+    mlp_forward(cs, params_.critics[i], s.critic, rows, transposed(critics_t_[i]));
     const float* q = s.critic.out.data();
     for (int r = 0; r < rows; ++r) {
       const float d = q[r] - s.y[r];
@@ -209,13 +237,13 @@ void UpdateEngine::actor_phase(Shard& s) {
     std::memcpy(s.actor.input() + int64_t{r} * obs_dim_, s.critic.input() + int64_t{r} * ld0,
                 sizeof(float) * obs_dim_);
   }
-  mlp_forward(actor_shape_, params_.actor, s.actor, rows);
+  mlp_forward(actor_shape_, params_.actor, s.actor, rows, transposed(actor_t_));
   float* ext = s.critic.extra_input(cs);
   const int eld = s.critic.extra_ld(cs);
   for (int r = 0; r < rows; ++r) {
     std::memcpy(ext + int64_t{r} * eld, s.actor.out.data() + int64_t{r} * a, sizeof(float) * a);
   }
-  mlp_forward(cs, params_.critics[0], s.critic, rows);
+  mlp_forward(cs, params_.critics[0], s.critic, rows, transposed(critics_t_[0]));
   s.actor_q_sum = 0.0;
   for (int r = 0; r < rows; ++r) s.actor_q_sum += s.critic.out[r];
   // ∂(−mean Q)/∂Q = −1/B, back to the action only (no critic weight gradients), then the actor.
@@ -259,6 +287,10 @@ EngineStats UpdateEngine::update(const BatchView& b, const Extras& e, bool actor
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
   {
     const int tid = omp_get_thread_num();
+    if (use_transposed_) {
+      transpose_weights(e, actor_step, tid, nthreads);
+#pragma omp barrier
+    }
     for (int k = tid; k < shards_; k += nthreads) critic_phase(shard_[k], b, e);
 #pragma omp barrier
     // Each thread owns an element range of every flat buffer. Without clipping, the shard
@@ -287,6 +319,12 @@ EngineStats UpdateEngine::update(const BatchView& b, const Extras& e, bool actor
     }
     if (actor_step) {
 #pragma omp barrier
+      if (use_transposed_) {
+        // The actor's step reads critic 0 as just updated.
+        mlp_transpose_weights(critic_shape_, params_.critics[0], critics_t_[0].data(), tid,
+                              nthreads);
+#pragma omp barrier
+      }
       for (int k = tid; k < shards_; k += nthreads) actor_phase(shard_[k]);
 #pragma omp barrier
       const auto [alo, ahi] = range_of(asize, tid, nthreads);

@@ -10,9 +10,12 @@
 // Layer i's input width in_i is the previous width, plus `extra` columns (the critic's action)
 // appended on the right at layer `extra_at`, as torch::cat({h, action}, 1) does.
 //
-// Matrix multiplies go to the system BLAS (cblas_sgemm). Inside an OpenMP parallel region OpenBLAS
-// runs each call on the calling thread only, which is how the update engine keeps every multiply
-// single-threaded and efficient while using all cores (see update_engine.h).
+// Matrix multiplies go to gemm.h: AVX-512 kernels where the CPU has them, else the system BLAS
+// (cblas_sgemm; inside an OpenMP parallel region OpenBLAS runs each call on the calling thread
+// only). Either way every multiply is single-threaded, and the update engine uses the cores by
+// giving each its own rows (see update_engine.h). The forward pass multiplies by Wᵀ; with the
+// AVX-512 kernels it reads a transposed copy of the weights (mlp_transpose_weights), which the
+// engine refreshes whenever the weights change.
 #pragma once
 
 #include <cstdint>
@@ -73,7 +76,19 @@ struct MlpWorkspace {
 };
 
 // Forward pass for `rows` rows whose inputs are already in ws.x[0] (and the extra columns).
-void mlp_forward(const MlpShape& s, const float* params, MlpWorkspace& ws, int rows);
+// params_t (optional): the weights transposed by mlp_transpose_weights, for the layers where
+// mlp_forward_uses_transposed; without it those layers multiply by Wᵀ through BLAS.
+void mlp_forward(const MlpShape& s, const float* params, MlpWorkspace& ws, int rows,
+                 const float* params_t = nullptr);
+
+// Whether mlp_forward reads layer i's weights from the transposed copy (AVX-512 kernels in use and
+// the layer at least 16 wide).
+bool mlp_forward_uses_transposed(const MlpShape& s, int layer);
+// Writes part `part` of `parts` of the transposed copy: for each such layer, Wᵀ (in × out,
+// row-major) at the layer's weight offset of params_t (a buffer of s.size() floats; the other
+// entries are not touched). The parts write disjoint columns, so threads can share the work.
+void mlp_transpose_weights(const MlpShape& s, const float* params, float* params_t, int part,
+                           int parts);
 
 // Backward pass after mlp_forward on the same workspace. d_out: rows × out, ∂loss/∂output.
 // grad (optional): the parameter gradient, overwritten (not accumulated). d_extra (optional):
@@ -95,7 +110,8 @@ struct GemmShape {
 void mlp_forward_gemms(const MlpShape& s, int rows, std::vector<GemmShape>& out);
 void mlp_backward_gemms(const MlpShape& s, int rows, bool weight_grads, bool d_extra,
                         std::vector<GemmShape>& out);
-// Runs cblas_sgemm once for each shape on scratch operands (the matrix-multiply floor).
+// Runs each multiply once on scratch operands, with the kernels the engine uses for it (the
+// matrix-multiply floor).
 void run_gemms(const std::vector<GemmShape>& gemms, float* a, float* b, float* c);
 double gemm_flop(const std::vector<GemmShape>& gemms);
 

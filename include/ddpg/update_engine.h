@@ -132,6 +132,10 @@ class UpdateEngine {
   // Sums shard gradients of [lo, hi) into shard 0's buffer.
   void reduce(bool critic, int64_t lo, int64_t hi);
   void clip(bool critic);
+  // Part `part` of `parts` of the transposed weights the forward passes read (mlp.h).
+  void transpose_weights(const Extras& e, bool actor_step, int part, int parts);
+  // The transposed copy of a network's weights, or nullptr when the forward pass does not use one.
+  const float* transposed(const FloatBuffer& t) const { return use_transposed_ ? t.data() : nullptr; }
 
   AgentConfig cfg_;
   int obs_dim_, act_dim_, batch_;
@@ -140,6 +144,11 @@ class UpdateEngine {
   std::vector<Shard> shard_;
   Params params_;
   FlatAdam actor_adam_, critic_adam_;
+  // Transposed weights for the forward passes (gemm.h), refreshed at the start of every update and
+  // for critic 0 after its Adam step; empty when the BLAS path is in use.
+  bool use_transposed_ = false;
+  FloatBuffer actor_t_, actor_target_t_;
+  std::vector<FloatBuffer> critics_t_, critic_targets_t_;
   std::vector<std::vector<float>> floor_scratch_;  // per thread: a, b, c operands
 };
 
