@@ -41,7 +41,8 @@ void blas(bool ta, bool tb, int m, int n, int k, const float* a, int lda, const 
 template <int R, int C, bool TA>
 __attribute__((always_inline)) inline void tile(int k_len, const float* __restrict a, int lda,
                                                 const float* __restrict b, int ldb,
-                                                float* __restrict c, int ldc, __mmask16 mask) {
+                                                float* __restrict c, int ldc, __mmask16 mask,
+                                                const Epilogue& ep) {
   __m512 acc[R][C];
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
@@ -62,6 +63,37 @@ __attribute__((always_inline)) inline void tile(int k_len, const float* __restri
       for (int v = 0; v < C; ++v) acc[r][v] = _mm512_fmadd_ps(x, bv[v], acc[r][v]);
     }
   }
+  if (ep.bias) {
+#pragma GCC unroll 8
+    for (int v = 0; v < C; ++v) {
+      const __m512 bias = _mm512_maskz_loadu_ps(v + 1 == C ? mask : 0xFFFF, ep.bias + 16 * v);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) acc[r][v] = _mm512_add_ps(acc[r][v], bias);
+    }
+  }
+  if (ep.relu) {
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 8
+      for (int v = 0; v < C; ++v) {
+        // (not _mm512_max_ps: GCC 12's header trips -Wmaybe-uninitialized on it)
+        const __mmask16 pos = _mm512_cmp_ps_mask(acc[r][v], _mm512_setzero_ps(), _CMP_GT_OQ);
+        acc[r][v] = _mm512_maskz_mov_ps(pos, acc[r][v]);
+      }
+    }
+  }
+  if (ep.gate) {
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 8
+      for (int v = 0; v < C; ++v) {
+        const float* g = ep.gate + int64_t{r} * ep.gate_ld + 16 * v;
+        const __m512 gv = _mm512_maskz_loadu_ps(v + 1 == C ? mask : 0xFFFF, g);
+        const __mmask16 open = _mm512_cmp_ps_mask(gv, _mm512_setzero_ps(), _CMP_GT_OQ);
+        acc[r][v] = _mm512_maskz_mov_ps(open, acc[r][v]);
+      }
+    }
+  }
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
 #pragma GCC unroll 8
@@ -79,24 +111,24 @@ __attribute__((always_inline)) inline void tile(int k_len, const float* __restri
 // Picks the tile for r ≤ R rows and v ≤ C vectors (the edges of C).
 template <int R, int C, bool TA>
 void tile_v(int v, int k_len, const float* a, int lda, const float* b, int ldb, float* c, int ldc,
-            __mmask16 mask) {
+            __mmask16 mask, const Epilogue& ep) {
   if constexpr (C >= 1) {
     if (v == C) {
-      tile<R, C, TA>(k_len, a, lda, b, ldb, c, ldc, mask);
+      tile<R, C, TA>(k_len, a, lda, b, ldb, c, ldc, mask, ep);
     } else {
-      tile_v<R, C - 1, TA>(v, k_len, a, lda, b, ldb, c, ldc, mask);
+      tile_v<R, C - 1, TA>(v, k_len, a, lda, b, ldb, c, ldc, mask, ep);
     }
   }
 }
 
 template <int R, bool TA>
 void tile_rv(int r, int v, int k_len, const float* a, int lda, const float* b, int ldb, float* c,
-             int ldc, __mmask16 mask) {
+             int ldc, __mmask16 mask, const Epilogue& ep) {
   if constexpr (R >= 1) {
     if (r == R) {
-      tile_v<R, kVecs, TA>(v, k_len, a, lda, b, ldb, c, ldc, mask);
+      tile_v<R, kVecs, TA>(v, k_len, a, lda, b, ldb, c, ldc, mask, ep);
     } else {
-      tile_rv<R - 1, TA>(r, v, k_len, a, lda, b, ldb, c, ldc, mask);
+      tile_rv<R - 1, TA>(r, v, k_len, a, lda, b, ldb, c, ldc, mask, ep);
     }
   }
 }
@@ -105,7 +137,7 @@ void tile_rv(int r, int v, int k_len, const float* a, int lda, const float* b, i
 // k = 400) stays in L2 while the rows of A stream past it.
 template <bool TA>
 void kernel(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c,
-            int ldc) {
+            int ldc, const Epilogue& ep) {
   for (int j0 = 0; j0 < n; j0 += 16 * kVecs) {
     const int width = std::min(16 * kVecs, n - j0);
     const int vecs = (width + 15) / 16;
@@ -114,8 +146,11 @@ void kernel(int m, int n, int k, const float* a, int lda, const float* b, int ld
     for (int i0 = 0; i0 < m; i0 += kRows) {
       const int rows = std::min(kRows, m - i0);
       const float* ai = TA ? a + i0 : a + int64_t{i0} * lda;
-      tile_rv<kRows, TA>(rows, vecs, k, ai, lda, b + j0, ldb, c + int64_t{i0} * ldc + j0, ldc,
-                         mask);
+      Epilogue at = ep;  // the epilogue's operands at this tile
+      if (at.bias) at.bias += j0;
+      if (at.gate) at.gate += int64_t{i0} * at.gate_ld + j0;
+      tile_rv<kRows, TA>(rows, vecs, k, ai, lda, b + j0, ldb, c + int64_t{i0} * ldc + j0, ldc, mask,
+                         at);
     }
   }
 }
@@ -154,6 +189,24 @@ void transpose_avx(const float* src, int rows, int cols, int lds, float* dst, in
 
 #pragma GCC pop_options
 
+// The epilogue as a separate pass, after a BLAS multiply.
+void apply_epilogue(int m, int n, float* c, int ldc, const Epilogue& ep) {
+  if (!ep.bias && !ep.relu && !ep.gate) return;
+  for (int r = 0; r < m; ++r) {
+    float* row = c + int64_t{r} * ldc;
+    if (ep.bias) {
+      for (int j = 0; j < n; ++j) row[j] += ep.bias[j];
+    }
+    if (ep.relu) {
+      for (int j = 0; j < n; ++j) row[j] = row[j] > 0.0f ? row[j] : 0.0f;
+    }
+    if (ep.gate) {
+      const float* g = ep.gate + int64_t{r} * ep.gate_ld;
+      for (int j = 0; j < n; ++j) row[j] = g[j] > 0.0f ? row[j] : 0.0f;
+    }
+  }
+}
+
 bool detect_native() {
   const char* env = std::getenv("DDPG_GEMM");
   if (env && std::strcmp(env, "blas") == 0) return false;
@@ -167,19 +220,21 @@ bool native() {
   return yes;
 }
 
-void nn(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc) {
+void nn(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc,
+        const Epilogue& ep) {
   if (m <= 0 || n <= 0) return;
   if (native() && n >= 16) {
-    kernel<false>(m, n, k, a, lda, b, ldb, c, ldc);
+    kernel<false>(m, n, k, a, lda, b, ldb, c, ldc, ep);
   } else {
     blas(false, false, m, n, k, a, lda, b, ldb, c, ldc);
+    apply_epilogue(m, n, c, ldc, ep);
   }
 }
 
 void tn(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc) {
   if (m <= 0 || n <= 0) return;
   if (native() && n >= 16) {
-    kernel<true>(m, n, k, a, lda, b, ldb, c, ldc);
+    kernel<true>(m, n, k, a, lda, b, ldb, c, ldc, Epilogue{});
   } else {
     blas(true, false, m, n, k, a, lda, b, ldb, c, ldc);
   }

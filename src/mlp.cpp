@@ -85,22 +85,26 @@ void layer_norm_row(float* y, int n, const float* gain, const float* bias, float
   }
 }
 
-// Bias, LayerNorm and activation of hidden layer `i` (or the output layer) on `rows` rows of y.
+// Bias, LayerNorm and activation of hidden layer `i` (or the output layer) on `rows` rows of y;
+// `bias_done` / `act_done` when the multiply's epilogue already did those.
 void finish_layer(const MlpShape& s, const float* params, int i, MlpWorkspace* ws, float* y, int ld,
-                  int rows) {
+                  int rows, bool bias_done = false, bool act_done = false) {
   const int n = s.layer_out(i);
   const float* b = params + s.bias_offset(i);
   const bool hidden = i + 1 < s.layers();
+  if (bias_done && (hidden ? act_done : !s.tanh_out)) return;
   for (int r = 0; r < rows; ++r) {
     float* row = y + int64_t{r} * ld;
-    for (int j = 0; j < n; ++j) row[j] += b[j];
+    if (!bias_done) {
+      for (int j = 0; j < n; ++j) row[j] += b[j];
+    }
     if (hidden) {
       if (s.layer_norm) {
         layer_norm_row(row, n, params + s.ln_gain_offset(i), params + s.ln_bias_offset(i),
                        ws ? ws->xhat[i].data() + int64_t{r} * n : nullptr,
                        ws ? ws->rstd[i].data() + r : nullptr);
       }
-      activate(s.activation, row, n);
+      if (!act_done) activate(s.activation, row, n);
     } else if (s.tanh_out) {
       for (int j = 0; j < n; ++j) row[j] = std::tanh(row[j]);
     }
@@ -212,11 +216,16 @@ void mlp_forward(const MlpShape& s, const float* params, MlpWorkspace& ws, int r
     const int ld = last ? s.out : s.layer_in(i + 1);
     const int64_t off = s.weight_offset(i);
     if (params_t && mlp_forward_uses_transposed(s, i) && in > 0) {
-      gemm::nn(rows, n, in, ws.x[i].data(), in, params_t + off, n, y, ld);
+      // The bias, and ReLU when nothing comes between, in the multiply's epilogue.
+      gemm::Epilogue ep;
+      ep.bias = params + s.bias_offset(i);
+      ep.relu = !last && !s.layer_norm && s.activation == Activation::kRelu;
+      gemm::nn(rows, n, in, ws.x[i].data(), in, params_t + off, n, y, ld, ep);
+      finish_layer(s, params, i, &ws, y, ld, rows, true, ep.relu);
     } else {
       sgemm(false, true, rows, n, in, ws.x[i].data(), in, params + off, in, y, ld);
+      finish_layer(s, params, i, &ws, y, ld, rows);
     }
-    finish_layer(s, params, i, &ws, y, ld, rows);
   }
 }
 
@@ -241,28 +250,44 @@ void mlp_backward(const MlpShape& s, const float* params, MlpWorkspace& ws, int 
     const bool want_hidden = i > 0;
     const bool want_extra = d_extra && i == s.extra_at;
     if (!want_hidden && !want_extra) break;
-    // ∂x (columns c0..c1 of the input) = dz · W[:, c0:c1]
-    const int c0 = want_hidden ? 0 : in - s.extra;
-    const int c1 = want_extra ? in : in - (i == s.extra_at ? s.extra : 0);
-    const int dw = c1 - c0;
-    float* d = ws.d0.data();
-    sgemm(false, false, rows, dw, n, dz, n, w + c0, in, d, dw);
-    if (want_extra) {
+    // Hidden layer i−1's width; next_dz: ∂loss/∂ its output, then (below) its pre-activation.
+    const int hp = want_hidden ? s.layer_out(i - 1) : 0;
+    float* next_dz = ws.d1.data();
+    if (!want_extra) {
+      // ∂x = dz · W[:, :hp] straight into next_dz, through ReLU in the multiply's epilogue (the
+      // gate is the layer's input x, ReLU's output).
+      gemm::Epilogue ep;
+      const bool relu = s.activation == Activation::kRelu;
+      if (relu) {
+        ep.gate = x;
+        ep.gate_ld = in;
+      }
+      gemm::nn(rows, hp, n, dz, n, w, in, next_dz, hp, ep);
+      if (!relu) {
+        for (int r = 0; r < rows; ++r) {
+          activate_backward(s.activation, x + int64_t{r} * in, next_dz + int64_t{r} * hp, hp);
+        }
+      }
+    } else {
+      // ∂x (columns c0..c1 of the input) = dz · W[:, c0:c1], the extra columns copied out.
+      const int c0 = want_hidden ? 0 : in - s.extra;
+      const int c1 = in;
+      const int dw = c1 - c0;
+      float* d = ws.d0.data();
+      sgemm(false, false, rows, dw, n, dz, n, w + c0, in, d, dw);
       const int e0 = in - s.extra - c0;
       for (int r = 0; r < rows; ++r) {
         std::memcpy(d_extra + int64_t{r} * s.extra, d + int64_t{r} * dw + e0,
                     sizeof(float) * s.extra);
       }
+      if (!want_hidden) break;
+      for (int r = 0; r < rows; ++r) {
+        float* dr = d + int64_t{r} * dw;
+        activate_backward(s.activation, x + int64_t{r} * in, dr, hp);
+        std::memcpy(next_dz + int64_t{r} * hp, dr, sizeof(float) * hp);
+      }
     }
     if (!want_hidden) break;
-    // Through hidden layer i−1's activation (and LayerNorm) to its pre-activation.
-    const int hp = s.layer_out(i - 1);
-    float* next_dz = ws.d1.data();
-    for (int r = 0; r < rows; ++r) {
-      float* dr = d + int64_t{r} * dw;
-      activate_backward(s.activation, x + int64_t{r} * in, dr, hp);
-      std::memcpy(next_dz + int64_t{r} * hp, dr, sizeof(float) * hp);
-    }
     if (s.layer_norm) {
       const float* gain = params + s.ln_gain_offset(i - 1);
       const float* xhat = ws.xhat[i - 1].data();

@@ -16,11 +16,21 @@
 
 namespace ddpg::gemm {
 
+// Work done on C as it is stored, so that it costs no extra pass over C: C ← C + bias (per column),
+// then max(C, 0) (ReLU), then C ← gate > 0 ? C : 0 (ReLU's backward, from the layer's output).
+struct Epilogue {
+  const float* bias = nullptr;  // n
+  bool relu = false;
+  const float* gate = nullptr;  // m × n, row stride gate_ld
+  int gate_ld = 0;
+};
+
 // True when the AVX-512 kernels are in use (the CPU has AVX-512F and DDPG_GEMM is not "blas").
 bool native();
 
 // C (m × n, ldc) = A (m × k, lda) · B (k × n, ldb).
-void nn(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc);
+void nn(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc,
+        const Epilogue& ep = {});
 // C (m × n, ldc) = Aᵀ · B, A stored k × m (lda).
 void tn(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc);
 // C (m × n, ldc) = A (m × k, lda) · Bᵀ, B stored n × k (ldb). Always cblas_sgemm: the engine calls
