@@ -375,6 +375,7 @@ void Agent::load(ArchiveReader& in) {
   }
   load_moments(in, "actor", engine_.actor_adam(), param_sizes(*actor_));
   load_moments(in, "critic", engine_.critic_adam(), param_sizes(*critics_[0], cfg_.n_critics));
+  engine_.sync_replicas();
   obs_norm_.load(in);
   norm_dirty_ = true;
   if (in.boolean() != param_on_) {

@@ -1,10 +1,17 @@
 // Gemm kernels: see gemm.h.
 //
-// The kernel computes an R × 16C tile of C in R·C zmm accumulators: for each k it loads C vectors of
-// B's row k and, for each of the R rows, broadcasts a(i, k) and issues C FMAs. 8 × 3 (24
-// accumulators, 11 loads per 24 FMAs) keeps Zen 4's FMA pipes busy; the last column vector of a
-// tile is masked, so any n works without padding. Only the kernel section is compiled for AVX-512
-// (a target pragma), so the rest of the library stays portable.
+// Outer-product kernel (nn, tn): an R × 16C tile of C in R·C zmm accumulators; for each k it loads
+// C vectors of B's row k and, for each of the R rows, broadcasts a(i, k) and issues C FMAs. 8 × 3
+// (24 accumulators, 11 loads per 24 FMAs) keeps Zen 4's FMA pipes busy; the last column vector of a
+// tile is masked, so any n works without padding.
+//
+// Dot-product kernel (nt): an R × S tile of C from R rows of A and S rows of B, each accumulator a
+// zmm of partial sums along k, reduced to one float at the end. 3 × 8 (24 accumulators, 11 loads
+// per 24 FMAs); the reduction costs ~3 instructions per output against k/16 FMAs. It needs no
+// transposed copy of the weights, which would cost a pass over every weight matrix per update.
+//
+// Only the kernel section is compiled for AVX-512 (a target pragma), so the rest of the library
+// stays portable.
 #include "ddpg/gemm.h"
 
 #include <immintrin.h>
@@ -24,8 +31,11 @@ namespace ddpg::gemm {
 namespace {
 
 constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
-constexpr int kRows = 8;  // R of the full tile
-constexpr int kVecs = 3;  // C of the full tile (16 floats each)
+constexpr int kRows = 8;     // outer-product tile: R rows
+constexpr int kVecs = 3;     //                     C vectors (16 floats each)
+constexpr int kDotRows = 3;  // dot-product tile: R rows of A
+constexpr int kDotCols = 8;  //                   S rows of B (columns of C)
+constexpr int kDotMinK = 32;  // below this the dot kernel's reductions dominate: BLAS
 
 void blas(bool ta, bool tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb,
           float* c, int ldc) {
@@ -34,7 +44,7 @@ void blas(bool ta, bool tb, int m, int n, int k, const float* a, int lda, const 
 }
 
 #pragma GCC push_options
-#pragma GCC target("avx512f,avx2,fma")
+#pragma GCC target("avx512f,avx512vl,avx2,fma")
 
 // One R × 16C tile: C[i, j] = Σ_k a(i, k) B[k, j], a(i, k) = A[k·lda + i] (TA) or A[i·lda + k].
 // The last of the C vectors is masked by `mask`.
@@ -155,35 +165,97 @@ void kernel(int m, int n, int k, const float* a, int lda, const float* b, int ld
   }
 }
 
-// 8 × 8 blocks through AVX registers; the ragged edges element by element.
-void transpose_avx(const float* src, int rows, int cols, int lds, float* dst, int ldd) {
-  const int r8 = rows / 8 * 8, c8 = cols / 8 * 8;
-  for (int i0 = 0; i0 < r8; i0 += 8) {
-    for (int j0 = 0; j0 < c8; j0 += 8) {
-      const float* s = src + int64_t{i0} * lds + j0;
-      __m256 r[8];
-      for (int q = 0; q < 8; ++q) r[q] = _mm256_loadu_ps(s + int64_t{q} * lds);
-      __m256 t[8], u[8];
-      for (int q = 0; q < 4; ++q) {
-        t[2 * q] = _mm256_unpacklo_ps(r[2 * q], r[2 * q + 1]);
-        t[2 * q + 1] = _mm256_unpackhi_ps(r[2 * q], r[2 * q + 1]);
-      }
-      // u[0..3]: columns 0,1 | 4,5 ... of rows 0–3; u[4..7] the same of rows 4–7
-      for (int h = 0; h < 2; ++h) {
-        u[4 * h + 0] = _mm256_shuffle_ps(t[4 * h + 0], t[4 * h + 2], 0x44);
-        u[4 * h + 1] = _mm256_shuffle_ps(t[4 * h + 0], t[4 * h + 2], 0xEE);
-        u[4 * h + 2] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0x44);
-        u[4 * h + 3] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0xEE);
-      }
-      float* d = dst + int64_t{j0} * ldd + i0;
-      for (int q = 0; q < 4; ++q) {
-        _mm256_storeu_ps(d + int64_t{q} * ldd, _mm256_permute2f128_ps(u[q], u[q + 4], 0x20));
-        _mm256_storeu_ps(d + int64_t{q + 4} * ldd, _mm256_permute2f128_ps(u[q], u[q + 4], 0x31));
-      }
+// Sums each of the 8 accumulators into one float: lane s of the result is Σ a[s].
+__attribute__((always_inline)) inline __m256 reduce8(const __m512* a) {
+  __m256 y[8];
+#pragma GCC unroll 8
+  for (int q = 0; q < 8; ++q) {
+    // Halves by the masked extract: GCC 12's plain extract (and _mm512_castps512_ps256, which
+    // uses it) trip -Wmaybe-uninitialized in its own header.
+    const __m512d d = _mm512_castps_pd(a[q]);
+    const __m256 lo = _mm256_castpd_ps(_mm512_mask_extractf64x4_pd(_mm256_setzero_pd(), 0xFF, d, 0));
+    const __m256 hi = _mm256_castpd_ps(_mm512_mask_extractf64x4_pd(_mm256_setzero_pd(), 0xFF, d, 1));
+    y[q] = _mm256_add_ps(lo, hi);
+  }
+  const __m256 h0 = _mm256_hadd_ps(y[0], y[1]), h1 = _mm256_hadd_ps(y[2], y[3]);
+  const __m256 h2 = _mm256_hadd_ps(y[4], y[5]), h3 = _mm256_hadd_ps(y[6], y[7]);
+  const __m256 g0 = _mm256_hadd_ps(h0, h1), g1 = _mm256_hadd_ps(h2, h3);
+  // g0 holds the sums of a[0..3] over each 128-bit half, g1 those of a[4..7].
+  return _mm256_add_ps(_mm256_permute2f128_ps(g0, g1, 0x20), _mm256_permute2f128_ps(g0, g1, 0x31));
+}
+
+// One R × S tile (S ≤ 8 columns, stored under `cols`): C[i, j] = Σ_k A[i, k] B[j, k].
+template <int R, int S>
+__attribute__((always_inline)) inline void dot_tile(int k_len, const float* __restrict a, int lda,
+                                                    const float* __restrict b, int ldb,
+                                                    float* __restrict c, int ldc, __mmask8 cols,
+                                                    const Epilogue& ep) {
+  __m512 acc[R][8];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 8
+    for (int s = 0; s < 8; ++s) acc[r][s] = _mm512_setzero_ps();
+  }
+  for (int k = 0; k < k_len; k += 16) {
+    const __mmask16 m = k + 16 <= k_len ? 0xFFFF : static_cast<__mmask16>((1u << (k_len - k)) - 1u);
+    __m512 x[R];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) x[r] = _mm512_maskz_loadu_ps(m, a + int64_t{r} * lda + k);
+#pragma GCC unroll 8
+    for (int s = 0; s < S; ++s) {
+      __m512 w = _mm512_maskz_loadu_ps(m, b + int64_t{s} * ldb + k);
+      // Keeps w in a register: GCC would otherwise fold the load into each of the R FMAs, and
+      // the kernel would be bound by loads.
+      asm("" : "+v"(w));
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) acc[r][s] = _mm512_fmadd_ps(x[r], w, acc[r][s]);
     }
   }
-  for (int i = 0; i < rows; ++i) {
-    for (int j = i < r8 ? c8 : 0; j < cols; ++j) dst[int64_t{j} * ldd + i] = src[int64_t{i} * lds + j];
+  const __m256 bias = ep.bias ? _mm256_maskz_loadu_ps(cols, ep.bias) : _mm256_setzero_ps();
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    __m256 y = _mm256_add_ps(reduce8(acc[r]), bias);
+    if (ep.relu) {
+      y = _mm256_maskz_mov_ps(_mm256_cmp_ps_mask(y, _mm256_setzero_ps(), _CMP_GT_OQ), y);
+    }
+    _mm256_mask_storeu_ps(c + int64_t{r} * ldc, cols, y);
+  }
+}
+
+template <int R>
+void dot_tile_s(int s, int k_len, const float* a, int lda, const float* b, int ldb, float* c,
+                int ldc, const Epilogue& ep) {
+  const __mmask8 cols = static_cast<__mmask8>((1u << s) - 1u);
+  switch (s) {
+    case 8: return dot_tile<R, 8>(k_len, a, lda, b, ldb, c, ldc, cols, ep);
+    case 7: return dot_tile<R, 7>(k_len, a, lda, b, ldb, c, ldc, cols, ep);
+    case 6: return dot_tile<R, 6>(k_len, a, lda, b, ldb, c, ldc, cols, ep);
+    case 5: return dot_tile<R, 5>(k_len, a, lda, b, ldb, c, ldc, cols, ep);
+    case 4: return dot_tile<R, 4>(k_len, a, lda, b, ldb, c, ldc, cols, ep);
+    case 3: return dot_tile<R, 3>(k_len, a, lda, b, ldb, c, ldc, cols, ep);
+    case 2: return dot_tile<R, 2>(k_len, a, lda, b, ldb, c, ldc, cols, ep);
+    default: return dot_tile<R, 1>(k_len, a, lda, b, ldb, c, ldc, cols, ep);
+  }
+}
+
+// Column blocks of kDotCols outer, row blocks inner: the block's rows of B (8 × k floats, 12.5 KB
+// for k = 400) stay in L1 while the rows of A stream past.
+void dot_kernel(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c,
+                int ldc, const Epilogue& ep) {
+  for (int j0 = 0; j0 < n; j0 += kDotCols) {
+    const int cols = std::min(kDotCols, n - j0);
+    Epilogue at = ep;
+    if (at.bias) at.bias += j0;
+    const float* bj = b + int64_t{j0} * ldb;
+    for (int i0 = 0; i0 < m; i0 += kDotRows) {
+      const float* ai = a + int64_t{i0} * lda;
+      float* ci = c + int64_t{i0} * ldc + j0;
+      switch (std::min(kDotRows, m - i0)) {
+        case 3: dot_tile_s<3>(cols, k, ai, lda, bj, ldb, ci, ldc, at); break;
+        case 2: dot_tile_s<2>(cols, k, ai, lda, bj, ldb, ci, ldc, at); break;
+        default: dot_tile_s<1>(cols, k, ai, lda, bj, ldb, ci, ldc, at); break;
+      }
+    }
   }
 }
 
@@ -210,7 +282,7 @@ void apply_epilogue(int m, int n, float* c, int ldc, const Epilogue& ep) {
 bool detect_native() {
   const char* env = std::getenv("DDPG_GEMM");
   if (env && std::strcmp(env, "blas") == 0) return false;
-  return __builtin_cpu_supports("avx512f") != 0;
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
 }
 
 }  // namespace
@@ -240,23 +312,14 @@ void tn(int m, int n, int k, const float* a, int lda, const float* b, int ldb, f
   }
 }
 
-void nt(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc) {
+void nt(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc,
+        const Epilogue& ep) {
   if (m <= 0 || n <= 0) return;
-  blas(false, true, m, n, k, a, lda, b, ldb, c, ldc);
-}
-
-void transpose(const float* src, int rows, int cols, int lds, float* dst, int ldd) {
-  if (native()) {
-    transpose_avx(src, rows, cols, lds, dst, ldd);
-    return;
-  }
-  for (int i0 = 0; i0 < rows; i0 += 16) {
-    for (int j0 = 0; j0 < cols; j0 += 16) {
-      const int i1 = std::min(rows, i0 + 16), j1 = std::min(cols, j0 + 16);
-      for (int j = j0; j < j1; ++j) {
-        for (int i = i0; i < i1; ++i) dst[int64_t{j} * ldd + i] = src[int64_t{i} * lds + j];
-      }
-    }
+  if (native() && k >= kDotMinK) {
+    dot_kernel(m, n, k, a, lda, b, ldb, c, ldc, ep);
+  } else {
+    blas(false, true, m, n, k, a, lda, b, ldb, c, ldc);
+    apply_epilogue(m, n, c, ldc, ep);
   }
 }
 

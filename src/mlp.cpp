@@ -20,7 +20,7 @@ void zero_block(int m, int n, float* c, int ldc) {
   for (int r = 0; r < m; ++r) std::fill(c + int64_t{r} * ldc, c + int64_t{r} * ldc + n, 0.0f);
 }
 
-// C (m × n, ldc) = op(A) · op(B), row-major; op(B) = Bᵀ never comes with a transposed copy here.
+// C (m × n, ldc) = op(A) · op(B), row-major.
 void sgemm(bool ta, bool tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb,
            float* c, int ldc) {
   if (m == 0 || n == 0) return;
@@ -188,43 +188,23 @@ float* MlpWorkspace::extra_input(const MlpShape& s) {
 
 int MlpWorkspace::extra_ld(const MlpShape& s) const { return s.layer_in(s.extra_at); }
 
-bool mlp_forward_uses_transposed(const MlpShape& s, int i) {
-  return gemm::native() && s.layer_out(i) >= 16;
-}
-
-void mlp_transpose_weights(const MlpShape& s, const float* params, float* params_t, int part,
-                           int parts) {
-  for (int i = 0; i < s.layers(); ++i) {
-    if (!mlp_forward_uses_transposed(s, i)) continue;
-    // Rows [r0, r1) of W (n × in) become columns [r0, r1) of Wᵀ (in × n), cut at multiples of 8.
-    const int in = s.layer_in(i), n = s.layer_out(i);
-    const int r0 = std::min(n, (n * part / parts + 7) / 8 * 8);
-    const int r1 = part + 1 == parts ? n : std::min(n, (n * (part + 1) / parts + 7) / 8 * 8);
-    if (r1 <= r0) continue;
-    const int64_t off = s.weight_offset(i);
-    gemm::transpose(params + off + int64_t{r0} * in, r1 - r0, in, in, params_t + off + r0, n);
-  }
-}
-
-void mlp_forward(const MlpShape& s, const float* params, MlpWorkspace& ws, int rows,
-                 const float* params_t) {
+void mlp_forward(const MlpShape& s, const float* params, MlpWorkspace& ws, int rows) {
   const int layers = s.layers();
   for (int i = 0; i < layers; ++i) {
     const int in = s.layer_in(i), n = s.layer_out(i);
     const bool last = i + 1 == layers;
     float* y = last ? ws.out.data() : ws.x[i + 1].data();
     const int ld = last ? s.out : s.layer_in(i + 1);
-    const int64_t off = s.weight_offset(i);
-    if (params_t && mlp_forward_uses_transposed(s, i) && in > 0) {
-      // The bias, and ReLU when nothing comes between, in the multiply's epilogue.
-      gemm::Epilogue ep;
-      ep.bias = params + s.bias_offset(i);
-      ep.relu = !last && !s.layer_norm && s.activation == Activation::kRelu;
-      gemm::nn(rows, n, in, ws.x[i].data(), in, params_t + off, n, y, ld, ep);
-      finish_layer(s, params, i, &ws, y, ld, rows, true, ep.relu);
-    } else {
-      sgemm(false, true, rows, n, in, ws.x[i].data(), in, params + off, in, y, ld);
+    // y = x · Wᵀ + b, with ReLU in the multiply's epilogue when nothing comes between.
+    gemm::Epilogue ep;
+    ep.bias = params + s.bias_offset(i);
+    ep.relu = !last && !s.layer_norm && s.activation == Activation::kRelu;
+    if (in == 0) {
+      zero_block(rows, n, y, ld);
       finish_layer(s, params, i, &ws, y, ld, rows);
+    } else {
+      gemm::nt(rows, n, in, ws.x[i].data(), in, params + s.weight_offset(i), in, y, ld, ep);
+      finish_layer(s, params, i, &ws, y, ld, rows, true, ep.relu);
     }
   }
 }
@@ -381,11 +361,8 @@ void mlp_backward_gemms(const MlpShape& s, int rows, bool weight_grads, bool d_e
 void run_gemms(const std::vector<GemmShape>& gemms, float* a, float* b, float* c) {
   for (const GemmShape& g : gemms) {
     const int lda = g.trans_a ? g.m : g.k;
-    // A forward multiply (X · Wᵀ) runs as the engine runs it: on a transposed copy where the
-    // engine keeps one.
-    const bool tb = g.trans_b && !(gemm::native() && g.n >= 16);
-    const int ldb = tb ? g.k : g.n;
-    sgemm(g.trans_a, tb, g.m, g.n, g.k, a, lda, b, ldb, c, g.n);
+    const int ldb = g.trans_b ? g.k : g.n;
+    sgemm(g.trans_a, g.trans_b, g.m, g.n, g.k, a, lda, b, ldb, c, g.n);
   }
 }
 

@@ -126,36 +126,108 @@ UpdateEngine::UpdateEngine(const AgentConfig& cfg, int obs_dim, int act_dim)
     s.critic_grad = FloatBuffer(critic_shape_.size() * cfg.n_critics);
     s.actor_grad = FloatBuffer(actor_shape_.size());
   }
-  for (int i = 0; i < actor_shape_.layers(); ++i) {
-    use_transposed_ = use_transposed_ || mlp_forward_uses_transposed(actor_shape_, i);
-  }
-  for (int i = 0; i < critic_shape_.layers(); ++i) {
-    use_transposed_ = use_transposed_ || mlp_forward_uses_transposed(critic_shape_, i);
-  }
-  if (use_transposed_) {
-    actor_t_ = FloatBuffer(actor_shape_.size());
-    actor_target_t_ = FloatBuffer(actor_shape_.size());
-    for (int i = 0; i < cfg.n_critics; ++i) {
-      critics_t_.emplace_back(critic_shape_.size());
-      critic_targets_t_.emplace_back(critic_shape_.size());
+}
+
+void UpdateEngine::set_threads(int threads) {
+  threads_ = std::max(1, std::min(threads, shards_));
+  rebuild_states();
+}
+
+void UpdateEngine::bind(const Params& p) {
+  params_ = p;
+  rebuild_states();
+}
+
+void UpdateEngine::rebuild_states() {
+  if (!params_.actor) return;  // not bound yet
+  const int64_t asize = actor_shape_.size(), csize = critic_shape_.size();
+  const int64_t ctotal = csize * cfg_.n_critics;
+  replicas_.resize(threads_ - 1);
+  state_.assign(threads_, ThreadState{});
+  state_[0] = {params_, actor_adam_.m().data(), actor_adam_.v().data(), critic_adam_.m().data(),
+               critic_adam_.v().data()};
+  for (int t = 1; t < threads_; ++t) {
+    Replica& r = replicas_[t - 1];
+    if (r.actor.size() != asize) {
+      r.actor = FloatBuffer(asize);
+      r.actor_target = FloatBuffer(asize);
+      r.actor_m = FloatBuffer(asize);
+      r.actor_v = FloatBuffer(asize);
+      r.critic_m = FloatBuffer(ctotal);
+      r.critic_v = FloatBuffer(ctotal);
+      r.critics.clear();
+      r.critic_targets.clear();
+      for (int i = 0; i < cfg_.n_critics; ++i) {
+        r.critics.emplace_back(csize);
+        r.critic_targets.emplace_back(csize);
+      }
     }
+    ThreadState& st = state_[t];
+    st.params.actor = r.actor.data();
+    st.params.actor_target = r.actor_target.data();
+    st.params.critics.clear();
+    st.params.critic_targets.clear();
+    for (int i = 0; i < cfg_.n_critics; ++i) {
+      st.params.critics.push_back(r.critics[i].data());
+      st.params.critic_targets.push_back(r.critic_targets[i].data());
+    }
+    st.actor_m = r.actor_m.data();
+    st.actor_v = r.actor_v.data();
+    st.critic_m = r.critic_m.data();
+    st.critic_v = r.critic_v.data();
+  }
+  sync_replicas();
+}
+
+namespace {
+
+// Copies, or compares, every buffer of thread 0's state with thread t's.
+template <typename F>
+void for_each_buffer(const UpdateEngine::Params& p0, const UpdateEngine::Params& pt, int64_t asize,
+                     int64_t csize, F&& f) {
+  f(p0.actor, pt.actor, asize);
+  f(p0.actor_target, pt.actor_target, asize);
+  for (size_t i = 0; i < p0.critics.size(); ++i) {
+    f(p0.critics[i], pt.critics[i], csize);
+    f(p0.critic_targets[i], pt.critic_targets[i], csize);
   }
 }
 
-void UpdateEngine::transpose_weights(const Extras& e, bool actor_step, int part, int parts) {
-  mlp_transpose_weights(actor_shape_, e.target_actor ? e.target_actor : params_.actor_target,
-                        actor_target_t_.data(), part, parts);
-  for (int i = 0; i < cfg_.n_critics; ++i) {
-    mlp_transpose_weights(critic_shape_, params_.critic_targets[i], critic_targets_t_[i].data(),
-                          part, parts);
-    mlp_transpose_weights(critic_shape_, params_.critics[i], critics_t_[i].data(), part, parts);
-  }
-  if (actor_step) {
-    mlp_transpose_weights(actor_shape_, params_.actor, actor_t_.data(), part, parts);
+}  // namespace
+
+void UpdateEngine::sync_replicas() {
+  const int64_t asize = actor_shape_.size(), csize = critic_shape_.size();
+  const int64_t ctotal = csize * cfg_.n_critics;
+  const auto copy = [](const float* src, float* dst, int64_t n) {
+    std::memcpy(dst, src, sizeof(float) * n);
+  };
+  for (int t = 1; t < static_cast<int>(state_.size()); ++t) {
+    const ThreadState &s0 = state_[0], &st = state_[t];
+    for_each_buffer(s0.params, st.params, asize, csize, copy);
+    copy(s0.actor_m, st.actor_m, asize);
+    copy(s0.actor_v, st.actor_v, asize);
+    copy(s0.critic_m, st.critic_m, ctotal);
+    copy(s0.critic_v, st.critic_v, ctotal);
   }
 }
 
-void UpdateEngine::set_threads(int threads) { threads_ = std::max(1, std::min(threads, shards_)); }
+bool UpdateEngine::replicas_in_sync() const {
+  const int64_t asize = actor_shape_.size(), csize = critic_shape_.size();
+  const int64_t ctotal = csize * cfg_.n_critics;
+  bool same = true;
+  const auto cmp = [&same](const float* a, const float* b, int64_t n) {
+    same = same && std::memcmp(a, b, sizeof(float) * n) == 0;
+  };
+  for (int t = 1; t < static_cast<int>(state_.size()); ++t) {
+    const ThreadState &s0 = state_[0], &st = state_[t];
+    for_each_buffer(s0.params, st.params, asize, csize, cmp);
+    cmp(s0.actor_m, st.actor_m, asize);
+    cmp(s0.actor_v, st.actor_v, asize);
+    cmp(s0.critic_m, st.critic_m, ctotal);
+    cmp(s0.critic_v, st.critic_v, ctotal);
+  }
+  return same;
+}
 
 void UpdateEngine::load_obs(const float* src, int rows, float* dst, int ld, const Extras& e) const {
   const int o = obs_dim_;
@@ -173,15 +245,17 @@ void UpdateEngine::load_obs(const float* src, int rows, float* dst, int ld, cons
   }
 }
 
-void UpdateEngine::critic_phase(Shard& s, const BatchView& b, const Extras& e) {
+void UpdateEngine::critic_phase(Shard& s, const ThreadState& t, const BatchView& b,
+                                const Extras& e) {
+  const Params& params = t.params;
   const int rows = s.rows, a = act_dim_, nc = cfg_.n_critics;
   const int64_t csize = critic_shape_.size();
   const MlpShape& cs = critic_shape_;
   // Target: a' = π'(s') (+ clipped noise, clipped to [-1, 1]); y = r + γ^k (1 − d) min_i Q'_i.
   const float* next_obs = b.next_obs + int64_t{s.row0} * obs_dim_;
   load_obs(next_obs, rows, s.target_actor.input(), obs_dim_, e);
-  mlp_forward(actor_shape_, e.target_actor ? e.target_actor : params_.actor_target, s.target_actor,
-              rows, transposed(actor_target_t_));
+  mlp_forward(actor_shape_, e.target_actor ? e.target_actor : params.actor_target, s.target_actor,
+              rows);
   load_obs(next_obs, rows, s.target_critic.input(), cs.layer_in(0), e);
   float* ext = s.target_critic.extra_input(cs);
   const int eld = s.target_critic.extra_ld(cs);
@@ -196,8 +270,7 @@ void UpdateEngine::critic_phase(Shard& s, const BatchView& b, const Extras& e) {
     }
   }
   for (int i = 0; i < nc; ++i) {
-    mlp_forward(cs, params_.critic_targets[i], s.target_critic, rows,
-                transposed(critic_targets_t_[i]));
+    mlp_forward(cs, params.critic_targets[i], s.target_critic, rows);
     const float* q = s.target_critic.out.data();
     for (int r = 0; r < rows; ++r) s.y[r] = i == 0 ? q[r] : std::min(s.y[r], q[r]);
   }
@@ -215,7 +288,7 @@ void UpdateEngine::critic_phase(Shard& s, const BatchView& b, const Extras& e) {
   s.critic_sq = 0.0;
   s.q_sum = 0.0;
   for (int i = 0; i < nc; ++i) {
-    mlp_forward(cs, params_.critics[i], s.critic, rows, transposed(critics_t_[i]));
+    mlp_forward(cs, params.critics[i], s.critic, rows);
     const float* q = s.critic.out.data();
     for (int r = 0; r < rows; ++r) {
       const float d = q[r] - s.y[r];
@@ -223,12 +296,13 @@ void UpdateEngine::critic_phase(Shard& s, const BatchView& b, const Extras& e) {
       s.dq[r] = scale * d;
       if (i == 0) s.q_sum += q[r];
     }
-    mlp_backward(cs, params_.critics[i], s.critic, rows, s.dq.data(),
+    mlp_backward(cs, params.critics[i], s.critic, rows, s.dq.data(),
                  s.critic_grad.data() + i * csize, nullptr);
   }
 }
 
-void UpdateEngine::actor_phase(Shard& s) {
+void UpdateEngine::actor_phase(Shard& s, const ThreadState& t) {
+  const Params& params = t.params;
   const int rows = s.rows, a = act_dim_;
   const MlpShape& cs = critic_shape_;
   // The actor's input is the critic's observation columns, already normalised.
@@ -237,19 +311,19 @@ void UpdateEngine::actor_phase(Shard& s) {
     std::memcpy(s.actor.input() + int64_t{r} * obs_dim_, s.critic.input() + int64_t{r} * ld0,
                 sizeof(float) * obs_dim_);
   }
-  mlp_forward(actor_shape_, params_.actor, s.actor, rows, transposed(actor_t_));
+  mlp_forward(actor_shape_, params.actor, s.actor, rows);
   float* ext = s.critic.extra_input(cs);
   const int eld = s.critic.extra_ld(cs);
   for (int r = 0; r < rows; ++r) {
     std::memcpy(ext + int64_t{r} * eld, s.actor.out.data() + int64_t{r} * a, sizeof(float) * a);
   }
-  mlp_forward(cs, params_.critics[0], s.critic, rows, transposed(critics_t_[0]));
+  mlp_forward(cs, params.critics[0], s.critic, rows);
   s.actor_q_sum = 0.0;
   for (int r = 0; r < rows; ++r) s.actor_q_sum += s.critic.out[r];
   // ∂(−mean Q)/∂Q = −1/B, back to the action only (no critic weight gradients), then the actor.
   std::fill(s.dq.begin(), s.dq.begin() + rows, -1.0f / static_cast<float>(batch_));
-  mlp_backward(cs, params_.critics[0], s.critic, rows, s.dq.data(), nullptr, s.da.data());
-  mlp_backward(actor_shape_, params_.actor, s.actor, rows, s.da.data(), s.actor_grad.data(),
+  mlp_backward(cs, params.critics[0], s.critic, rows, s.dq.data(), nullptr, s.da.data());
+  mlp_backward(actor_shape_, params.actor, s.actor, rows, s.da.data(), s.actor_grad.data(),
                nullptr);
 }
 
@@ -287,60 +361,45 @@ EngineStats UpdateEngine::update(const BatchView& b, const Extras& e, bool actor
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
   {
     const int tid = omp_get_thread_num();
-    if (use_transposed_) {
-      transpose_weights(e, actor_step, tid, nthreads);
+    const ThreadState& t = state_[tid];
+    for (int k = tid; k < shards_; k += nthreads) critic_phase(shard_[k], t, b, e);
 #pragma omp barrier
-    }
-    for (int k = tid; k < shards_; k += nthreads) critic_phase(shard_[k], b, e);
-#pragma omp barrier
-    // Each thread owns an element range of every flat buffer. Without clipping, the shard
-    // gradients are summed inside the fused Adam pass; with it, they are summed first, since the
-    // clip needs the whole gradient's norm.
+    // Without clipping, the shard gradients are summed inside the fused Adam pass; with it, they
+    // are summed first (split across the threads), since the clip needs the whole gradient's norm.
     const bool clip_on = cfg_.grad_clip > 0;
     const int count = clip_on ? 1 : shards_;
-    const auto [clo, chi] = range_of(ctotal, tid, nthreads);
     if (clip_on) {
+      const auto [clo, chi] = range_of(ctotal, tid, nthreads);
       reduce(true, clo, chi);
 #pragma omp barrier
 #pragma omp single
       clip(true);
     }
-    // Critics: Adam on each critic's part of [clo, chi), and on actor steps Polyak averaging of
-    // its target in the same pass (the actor step does not touch the critics' parameters).
+    // Critics: each thread steps its own copy (see the header), and on actor steps Polyak-averages
+    // its copy of the targets in the same pass (the actor step does not touch the critics).
     for (int i = 0; i < cfg_.n_critics; ++i) {
-      const int64_t lo = std::max(clo, i * csize), hi = std::min(chi, (i + 1) * csize);
-      if (hi <= lo) continue;
       const float* grads[64];
-      for (int k = 0; k < count; ++k) grads[k] = shard_[k].critic_grad.data() + lo;
-      const int64_t off = lo - i * csize;
-      simd::adam_fused(params_.critics[i] + off, grads, count, critic_adam_.m().data() + lo,
-                       critic_adam_.v().data() + lo, hi - lo, cc,
-                       actor_step ? params_.critic_targets[i] + off : nullptr, tau);
+      for (int k = 0; k < count; ++k) grads[k] = shard_[k].critic_grad.data() + i * csize;
+      simd::adam_fused(t.params.critics[i], grads, count, t.critic_m + i * csize,
+                       t.critic_v + i * csize, csize, cc,
+                       actor_step ? t.params.critic_targets[i] : nullptr, tau);
     }
     if (actor_step) {
+      // No barrier: the actor phase reads only this thread's critic, and writes nothing the other
+      // threads' critic Adam reads.
+      for (int k = tid; k < shards_; k += nthreads) actor_phase(shard_[k], t);
 #pragma omp barrier
-      if (use_transposed_) {
-        // The actor's step reads critic 0 as just updated.
-        mlp_transpose_weights(critic_shape_, params_.critics[0], critics_t_[0].data(), tid,
-                              nthreads);
-#pragma omp barrier
-      }
-      for (int k = tid; k < shards_; k += nthreads) actor_phase(shard_[k]);
-#pragma omp barrier
-      const auto [alo, ahi] = range_of(asize, tid, nthreads);
       if (clip_on) {
+        const auto [alo, ahi] = range_of(asize, tid, nthreads);
         reduce(false, alo, ahi);
 #pragma omp barrier
 #pragma omp single
         clip(false);
       }
-      if (ahi > alo) {
-        const float* grads[64];
-        for (int k = 0; k < count; ++k) grads[k] = shard_[k].actor_grad.data() + alo;
-        simd::adam_fused(params_.actor + alo, grads, count, actor_adam_.m().data() + alo,
-                         actor_adam_.v().data() + alo, ahi - alo, ac, params_.actor_target + alo,
-                         tau);
-      }
+      const float* grads[64];
+      for (int k = 0; k < count; ++k) grads[k] = shard_[k].actor_grad.data();
+      simd::adam_fused(t.params.actor, grads, count, t.actor_m, t.actor_v, asize, ac,
+                       t.params.actor_target, tau);
     }
   }
 

@@ -2,10 +2,12 @@
 // same parameters as LibTorch autograd with torch.optim.Adam on the same batch, for every switch
 // the engine handles (several critics, delay, action at a later layer, LayerNorm, activations,
 // weight decay, gradient clipping, observation normalisation, uneven shards); results do not depend
-// on the thread count; acting through the float kernels equals the module's forward.
+// on the thread count, and the per-thread replicas stay equal; acting through the float kernels
+// equals the module's forward.
 #include <gtest/gtest.h>
 
 #include "ddpg/agent.h"
+#include "ddpg/io.h"
 #include "tests/test_batches.h"
 
 namespace ddpg {
@@ -193,6 +195,53 @@ TEST(Engine, ResultsDoNotDependOnTheThreadCount) {
   auto p1 = one.actor()->parameters();
   auto p2 = two.actor()->parameters();
   for (size_t i = 0; i < p1.size(); ++i) EXPECT_TRUE(torch::equal(p1[i], p2[i]));
+}
+
+// Each thread beyond the first steps its own replica of the parameters, targets and moments; the
+// replicas must stay equal to the bound buffers bit for bit, with clipping (its own reduction
+// path) and a delayed actor, and follow a checkpoint load.
+TEST(Engine, ReplicasStayEqualToTheBoundBuffers) {
+  AgentConfig c;
+  c.hidden = {32, 24};
+  c.batch_size = 30;
+  c.n_critics = 2;
+  c.policy_delay = 2;
+  c.batch_shards = 3;
+  for (double clip : {0.0, 0.05}) {
+    c.grad_clip = clip;
+    Agent a(c, 5, 2, 7), b(c, 5, 2, 8);
+    a.set_threads(2);
+    b.set_threads(2);
+    ASSERT_TRUE(a.engine().replicas_in_sync());
+    torch::manual_seed(9);
+    for (int k = 0; k < 5; ++k) {
+      fill_random(a.batch());
+      a.update(a.batch());
+      EXPECT_TRUE(a.engine().replicas_in_sync()) << "clip " << clip << ", update " << k;
+    }
+    ArchiveWriter w("AGENT___", 1);
+    a.save(w);
+    ArchiveReader r(w.finish(), "AGENT___", 1, "t");
+    b.load(r);
+    EXPECT_TRUE(b.engine().replicas_in_sync());
+    b.batch().copy_from_for_test(a.batch());
+    EXPECT_EQ(a.update(a.batch()).critic_loss, b.update(b.batch()).critic_loss);
+  }
+}
+
+TEST(Engine, WritingTheModulesNeedsParametersChanged) {
+  AgentConfig c;
+  c.hidden = {32, 24};
+  c.batch_size = 16;
+  Agent agent(c, 3, 1, 1);
+  agent.set_threads(2);
+  {
+    torch::NoGradGuard g;
+    agent.critic()->parameters()[0].add_(0.5);
+  }
+  EXPECT_FALSE(agent.engine().replicas_in_sync());
+  agent.parameters_changed();
+  EXPECT_TRUE(agent.engine().replicas_in_sync());
 }
 
 TEST(Engine, ActingEqualsTheModuleForward) {

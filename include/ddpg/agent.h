@@ -108,6 +108,9 @@ class Agent {
   torch::Tensor bellman_target(const Batch& batch);
 
   Batch& batch() { return batch_; }
+  // The networks. Their parameters are the update engine's buffers: after writing to them
+  // directly, call parameters_changed() so that the engine's per-thread replicas follow.
+  void parameters_changed() { engine_.sync_replicas(); }
   MlpActor& actor() { return actor_; }
   MlpCritic& critic(int i = 0) { return critics_[i]; }
   MlpActor& actor_target() { return actor_target_; }

@@ -1,15 +1,17 @@
-// Gemm: the single-threaded matrix multiplies of the update engine, C = op(A) · B with B row-major
-// (k × n) and C row-major (m × n), written with AVX-512 for the shapes of DDPG's networks.
+// Gemm: the single-threaded matrix multiplies of the update engine (row-major, C = op(A) · op(B)),
+// written with AVX-512 for the shapes of DDPG's networks.
 //
 // Why our own: OpenBLAS packs both operands on every call. For the engine's shapes (a shard of 128
-// rows times 400 × 300 weights) that packing is ~15% of the multiply, and OpenBLAS reaches 78–86%
-// of a Zen 4 core's FP32 peak; these kernels read the operands in place and reach ~93% (see
-// docs/performance.md). They need B's rows contiguous along n, which is the layout of the weights
-// in the backward pass (dX = dZ · W) and of the layer inputs in the weight gradient (dW = dZᵀ · X).
-// The forward pass (Y = X · Wᵀ) needs Wᵀ; the engine keeps a transposed copy of the weights for it
-// (`transpose`, mlp_transpose_weights).
+// rows times 400 × 300 weights) that packing costs ~15%, and OpenBLAS reaches 78–86% of a Zen 4
+// core's FP32 peak; these kernels read the operands where they lie and reach 87–95% (see
+// docs/performance.md). The three layouts of an MLP's passes each get the kernel that suits them:
+//   forward       Y = X · Wᵀ      nt: dot products along k (rows of X against rows of W)
+//   input grad    dX = dZ · W     nn: outer products, vectors along the rows of W
+//   weight grad   dW = dZᵀ · X    tn: outer products, vectors along the rows of X
+// The multiplies that produce a layer's output can also add its bias and apply ReLU (or ReLU's
+// backward) as they store it (Epilogue), which saves a pass over the output.
 //
-// The kernels are chosen at run time: on a CPU without AVX-512F, or with DDPG_GEMM=blas in the
+// The kernels are chosen at run time: on a CPU without AVX-512F and VL, or with DDPG_GEMM=blas in the
 // environment, every call goes to cblas_sgemm instead. Results differ from OpenBLAS's only by
 // floating-point summation order.
 #pragma once
@@ -25,7 +27,8 @@ struct Epilogue {
   int gate_ld = 0;
 };
 
-// True when the AVX-512 kernels are in use (the CPU has AVX-512F and DDPG_GEMM is not "blas").
+// True when the AVX-512 kernels are in use (the CPU has AVX-512F and VL, and DDPG_GEMM is not
+// "blas").
 bool native();
 
 // C (m × n, ldc) = A (m × k, lda) · B (k × n, ldb).
@@ -33,11 +36,8 @@ void nn(int m, int n, int k, const float* a, int lda, const float* b, int ldb, f
         const Epilogue& ep = {});
 // C (m × n, ldc) = Aᵀ · B, A stored k × m (lda).
 void tn(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc);
-// C (m × n, ldc) = A (m × k, lda) · Bᵀ, B stored n × k (ldb). Always cblas_sgemm: the engine calls
-// nn() with a transposed copy of B instead where that is faster.
-void nt(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc);
-
-// dst (cols × rows, ldd) = src (rows × cols, lds)ᵀ.
-void transpose(const float* src, int rows, int cols, int lds, float* dst, int ldd);
+// C (m × n, ldc) = A (m × k, lda) · Bᵀ, B stored n × k (ldb).
+void nt(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc,
+        const Epilogue& ep = {});
 
 }  // namespace ddpg::gemm

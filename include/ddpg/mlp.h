@@ -13,9 +13,8 @@
 // Matrix multiplies go to gemm.h: AVX-512 kernels where the CPU has them, else the system BLAS
 // (cblas_sgemm; inside an OpenMP parallel region OpenBLAS runs each call on the calling thread
 // only). Either way every multiply is single-threaded, and the update engine uses the cores by
-// giving each its own rows (see update_engine.h). The forward pass multiplies by Wᵀ; with the
-// AVX-512 kernels it reads a transposed copy of the weights (mlp_transpose_weights), which the
-// engine refreshes whenever the weights change.
+// giving each its own rows (see update_engine.h). The bias and ReLU of the forward pass, and ReLU's
+// backward, are applied as the multiplies store their results.
 #pragma once
 
 #include <cstdint>
@@ -76,19 +75,7 @@ struct MlpWorkspace {
 };
 
 // Forward pass for `rows` rows whose inputs are already in ws.x[0] (and the extra columns).
-// params_t (optional): the weights transposed by mlp_transpose_weights, for the layers where
-// mlp_forward_uses_transposed; without it those layers multiply by Wᵀ through BLAS.
-void mlp_forward(const MlpShape& s, const float* params, MlpWorkspace& ws, int rows,
-                 const float* params_t = nullptr);
-
-// Whether mlp_forward reads layer i's weights from the transposed copy (AVX-512 kernels in use and
-// the layer at least 16 wide).
-bool mlp_forward_uses_transposed(const MlpShape& s, int layer);
-// Writes part `part` of `parts` of the transposed copy: for each such layer, Wᵀ (in × out,
-// row-major) at the layer's weight offset of params_t (a buffer of s.size() floats; the other
-// entries are not touched). The parts write disjoint columns, so threads can share the work.
-void mlp_transpose_weights(const MlpShape& s, const float* params, float* params_t, int part,
-                           int parts);
+void mlp_forward(const MlpShape& s, const float* params, MlpWorkspace& ws, int rows);
 
 // Backward pass after mlp_forward on the same workspace. d_out: rows × out, ∂loss/∂output.
 // grad (optional): the parameter gradient, overwritten (not accumulated). d_extra (optional):

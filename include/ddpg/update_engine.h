@@ -9,11 +9,20 @@
 //   gradient clipping and Polyak averaging are one vectorised loop each.
 // - All scratch memory (layer activations, gradients per shard) is allocated once.
 // How it uses the cores: the batch is split into `batch_shards` shards; each shard's forward and
-// backward passes run on one core with single-threaded BLAS calls (which keep each multiply at
-// ~90% of a core's peak, where one multiply split across two cores reaches ~55%), and the shard
-// gradients are summed in shard order. Adam and Polyak averaging are split across the cores by
-// element ranges. Every floating-point sum has a fixed order, so the result depends on the number
-// of shards and never on the number of threads.
+// backward passes run on one core with single-threaded multiplies (gemm.h; they keep each multiply
+// at ~90% of a core's peak, where one multiply split across two cores reaches ~55%), and the shard
+// gradients are summed in shard order. Every floating-point sum has a fixed order, so the result
+// depends on the number of shards and never on the number of threads.
+//
+// No thread writes memory that another thread reads within an update: thread 0 updates the bound
+// buffers, and every other thread keeps a replica of all the parameters, targets and Adam moments,
+// on which it repeats the same Adam and Polyak steps (same arithmetic on the same summed
+// gradients, so the copies stay equal bit for bit). The only data that crosses cores is read-only:
+// each thread reads the other shards' gradients. Splitting Adam across threads by element ranges
+// costs less arithmetic, but then each thread writes weights that the other thread's multiplies
+// have just read, and on the virtual machines we measured, those cross-core writes made Adam 2–10×
+// slower (docs/performance.md). Whatever changes the bound buffers or the moments outside update()
+// (loading a checkpoint) must call sync_replicas().
 #pragma once
 
 #include <cstdint>
@@ -87,7 +96,13 @@ class UpdateEngine {
     float* actor_target = nullptr;
     std::vector<float*> critics, critic_targets;
   };
-  void bind(const Params& p) { params_ = p; }
+  // Binds the buffers and copies them into the other threads' replicas.
+  void bind(const Params& p);
+  // Copies the bound buffers and the Adam moments into the replicas: after anything outside
+  // update() changed them.
+  void sync_replicas();
+  // Whether every replica equals the bound buffers and the moments, bit for bit (for tests).
+  bool replicas_in_sync() const;
 
   // Inputs besides the batch. Optional pointers are nullptr when unused.
   struct Extras {
@@ -126,16 +141,24 @@ class UpdateEngine {
   };
   // The multiplies of one update for a shard of `rows` rows, in the order the update runs them.
   std::vector<GemmShape> gemms_for_rows(int rows, bool actor_step) const;
+  // What one thread reads and writes: thread 0 the bound buffers and the FlatAdam moments, thread
+  // t > 0 replicas_[t − 1].
+  struct ThreadState {
+    Params params;
+    float *actor_m = nullptr, *actor_v = nullptr, *critic_m = nullptr, *critic_v = nullptr;
+  };
+  struct Replica {
+    FloatBuffer actor, actor_target, actor_m, actor_v, critic_m, critic_v;
+    std::vector<FloatBuffer> critics, critic_targets;
+  };
+  // Allocates a replica per thread beyond the first, points the thread states at them, and syncs.
+  void rebuild_states();
   void load_obs(const float* src, int rows, float* dst, int ld, const Extras& e) const;
-  void critic_phase(Shard& s, const BatchView& b, const Extras& e);
-  void actor_phase(Shard& s);
+  void critic_phase(Shard& s, const ThreadState& t, const BatchView& b, const Extras& e);
+  void actor_phase(Shard& s, const ThreadState& t);
   // Sums shard gradients of [lo, hi) into shard 0's buffer.
   void reduce(bool critic, int64_t lo, int64_t hi);
   void clip(bool critic);
-  // Part `part` of `parts` of the transposed weights the forward passes read (mlp.h).
-  void transpose_weights(const Extras& e, bool actor_step, int part, int parts);
-  // The transposed copy of a network's weights, or nullptr when the forward pass does not use one.
-  const float* transposed(const FloatBuffer& t) const { return use_transposed_ ? t.data() : nullptr; }
 
   AgentConfig cfg_;
   int obs_dim_, act_dim_, batch_;
@@ -144,11 +167,8 @@ class UpdateEngine {
   std::vector<Shard> shard_;
   Params params_;
   FlatAdam actor_adam_, critic_adam_;
-  // Transposed weights for the forward passes (gemm.h), refreshed at the start of every update and
-  // for critic 0 after its Adam step; empty when the BLAS path is in use.
-  bool use_transposed_ = false;
-  FloatBuffer actor_t_, actor_target_t_;
-  std::vector<FloatBuffer> critics_t_, critic_targets_t_;
+  std::vector<Replica> replicas_;   // threads_ − 1
+  std::vector<ThreadState> state_;  // threads_
   std::vector<std::vector<float>> floor_scratch_;  // per thread: a, b, c operands
 };
 
