@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 extern "C" {
 // The CBLAS entry point (as in mlp.cpp); the enums are passed as their integer values.
@@ -143,6 +144,29 @@ void tile_rv(int r, int v, int k_len, const float* a, int lda, const float* b, i
   }
 }
 
+// Walks the cache lines of a block of rows (the B operand of the next column block) a few at a
+// time, prefetching them into L2 while the current block computes: the weights come from L3, and
+// the first tile of each block would otherwise wait for them.
+class Prefetcher {
+ public:
+  Prefetcher(const float* base, int rows, int row_floats, int ld, int tiles)
+      : base_(reinterpret_cast<const char*>(base)),
+        stride_(int64_t{ld} * 4),
+        lines_per_row_((int64_t{row_floats} * 4 + 63) / 64),
+        total_(rows > 0 && row_floats > 0 ? rows * lines_per_row_ : 0),
+        per_tile_(tiles > 0 ? (total_ + tiles - 1) / tiles : total_) {}
+  void step() {
+    for (int64_t end = std::min(total_, next_ + per_tile_); next_ < end; ++next_) {
+      const int64_t r = next_ / lines_per_row_, l = next_ % lines_per_row_;
+      _mm_prefetch(base_ + r * stride_ + l * 64, _MM_HINT_T1);
+    }
+  }
+
+ private:
+  const char* base_;
+  int64_t stride_, lines_per_row_, total_, per_tile_, next_ = 0;
+};
+
 // Column panels of 16·kVecs outer, row blocks inner: a panel of B (k × 48 floats, 77 KB for
 // k = 400) stays in L2 while the rows of A stream past it.
 template <bool TA>
@@ -153,7 +177,11 @@ void kernel(int m, int n, int k, const float* a, int lda, const float* b, int ld
     const int vecs = (width + 15) / 16;
     const int tail = width - 16 * (vecs - 1);
     const __mmask16 mask = static_cast<__mmask16>((1u << tail) - 1u);
+    const int next = j0 + 16 * kVecs;
+    Prefetcher pf(b + next, next < n ? k : 0, std::min(16 * kVecs, n - next), ldb,
+                  (m + kRows - 1) / kRows);
     for (int i0 = 0; i0 < m; i0 += kRows) {
+      pf.step();
       const int rows = std::min(kRows, m - i0);
       const float* ai = TA ? a + i0 : a + int64_t{i0} * lda;
       Epilogue at = ep;  // the epilogue's operands at this tile
@@ -196,8 +224,8 @@ __attribute__((always_inline)) inline void dot_tile(int k_len, const float* __re
 #pragma GCC unroll 8
     for (int s = 0; s < 8; ++s) acc[r][s] = _mm512_setzero_ps();
   }
-  for (int k = 0; k < k_len; k += 16) {
-    const __mmask16 m = k + 16 <= k_len ? 0xFFFF : static_cast<__mmask16>((1u << (k_len - k)) - 1u);
+  // Full vectors of k, then the masked remainder.
+  const auto step = [&](int k, __mmask16 m) __attribute__((always_inline)) {
     __m512 x[R];
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) x[r] = _mm512_maskz_loadu_ps(m, a + int64_t{r} * lda + k);
@@ -210,7 +238,10 @@ __attribute__((always_inline)) inline void dot_tile(int k_len, const float* __re
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) acc[r][s] = _mm512_fmadd_ps(x[r], w, acc[r][s]);
     }
-  }
+  };
+  int k = 0;
+  for (; k + 16 <= k_len; k += 16) step(k, 0xFFFF);
+  if (k < k_len) step(k, static_cast<__mmask16>((1u << (k_len - k)) - 1u));
   const __m256 bias = ep.bias ? _mm256_maskz_loadu_ps(cols, ep.bias) : _mm256_setzero_ps();
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
@@ -247,7 +278,11 @@ void dot_kernel(int m, int n, int k, const float* a, int lda, const float* b, in
     Epilogue at = ep;
     if (at.bias) at.bias += j0;
     const float* bj = b + int64_t{j0} * ldb;
+    const int next = j0 + kDotCols;
+    Prefetcher pf(b + int64_t{next} * ldb, std::max(0, std::min(kDotCols, n - next)), k, ldb,
+                  (m + kDotRows - 1) / kDotRows);
     for (int i0 = 0; i0 < m; i0 += kDotRows) {
+      pf.step();
       const float* ai = a + int64_t{i0} * lda;
       float* ci = c + int64_t{i0} * ldc + j0;
       switch (std::min(kDotRows, m - i0)) {
@@ -317,6 +352,15 @@ void nt(int m, int n, int k, const float* a, int lda, const float* b, int ldb, f
   if (m <= 0 || n <= 0) return;
   if (native() && k >= kDotMinK) {
     dot_kernel(m, n, k, a, lda, b, ldb, c, ldc, ep);
+  } else if (native() && n >= 16 && k > 0) {
+    // A short k (a first layer: the observation's width): Bᵀ is small, so transpose it and use
+    // the outer-product kernel, whose cost is then mostly storing C.
+    thread_local std::vector<float> bt;
+    if (bt.size() < static_cast<size_t>(k) * n) bt.resize(static_cast<size_t>(k) * n);
+    for (int j = 0; j < n; ++j) {
+      for (int q = 0; q < k; ++q) bt[static_cast<size_t>(q) * n + j] = b[int64_t{j} * ldb + q];
+    }
+    kernel<false>(m, n, k, a, lda, bt.data(), n, c, ldc, ep);
   } else {
     blas(false, true, m, n, k, a, lda, b, ldb, c, ldc);
     apply_epilogue(m, n, c, ldc, ep);
