@@ -9,6 +9,7 @@
 #include "ddpg/agent.h"
 #include "ddpg/env.h"
 #include "ddpg/env_pool.h"
+#include "ddpg/gemm.h"
 #include "ddpg/rng.h"
 #include "ddpg/simd.h"
 #include "ddpg/trainer.h"
@@ -114,6 +115,8 @@ BenchFigures bench_update(const UpdateBenchOptions& o) {
           {"update_gflops", flop / (update_ms * 1e-3) / 1e9},
           {"update_mflop", flop / 1e6},
           {"gemm_count", static_cast<double>(engine.shard_gemms(true).size())},
+          // 1: the AVX-512 kernels of gemm.h; 0: OpenBLAS (no AVX-512, or DDPG_GEMM=blas)
+          {"avx512_gemm", gemm::native() ? 1.0 : 0.0},
           {"threads", static_cast<double>(threads)},
           {"shards", static_cast<double>(engine.shards())},
           {"batch", static_cast<double>(o.batch)}};

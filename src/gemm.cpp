@@ -153,18 +153,22 @@ class Prefetcher {
       : base_(reinterpret_cast<const char*>(base)),
         stride_(int64_t{ld} * 4),
         lines_per_row_((int64_t{row_floats} * 4 + 63) / 64),
-        total_(rows > 0 && row_floats > 0 ? rows * lines_per_row_ : 0),
-        per_tile_(tiles > 0 ? (total_ + tiles - 1) / tiles : total_) {}
+        rows_(row_floats > 0 ? rows : 0),
+        per_tile_(tiles > 0 ? (rows_ * lines_per_row_ + tiles - 1) / tiles : 0) {}
   void step() {
-    for (int64_t end = std::min(total_, next_ + per_tile_); next_ < end; ++next_) {
-      const int64_t r = next_ / lines_per_row_, l = next_ % lines_per_row_;
-      _mm_prefetch(base_ + r * stride_ + l * 64, _MM_HINT_T1);
+    for (int64_t c = 0; c < per_tile_ && row_ < rows_; ++c) {
+      _mm_prefetch(base_ + row_ * stride_ + line_ * 64, _MM_HINT_T1);
+      if (++line_ == lines_per_row_) {
+        line_ = 0;
+        ++row_;
+      }
     }
   }
 
  private:
   const char* base_;
-  int64_t stride_, lines_per_row_, total_, per_tile_, next_ = 0;
+  int64_t stride_, lines_per_row_, rows_, per_tile_;
+  int64_t row_ = 0, line_ = 0;
 };
 
 // Column panels of 16·kVecs outer, row blocks inner: a panel of B (k × 48 floats, 77 KB for
@@ -177,8 +181,9 @@ void kernel(int m, int n, int k, const float* a, int lda, const float* b, int ld
     const int vecs = (width + 15) / 16;
     const int tail = width - 16 * (vecs - 1);
     const __mmask16 mask = static_cast<__mmask16>((1u << tail) - 1u);
+    // The weights (nn's B) come from L3; tn's B is a layer input, already in cache.
     const int next = j0 + 16 * kVecs;
-    Prefetcher pf(b + next, next < n ? k : 0, std::min(16 * kVecs, n - next), ldb,
+    Prefetcher pf(b + next, !TA && next < n ? k : 0, std::min(16 * kVecs, n - next), ldb,
                   (m + kRows - 1) / kRows);
     for (int i0 = 0; i0 < m; i0 += kRows) {
       pf.step();
