@@ -32,10 +32,10 @@ namespace ddpg::gemm {
 namespace {
 
 constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
-constexpr int kRows = 8;     // outer-product tile: R rows
-constexpr int kVecs = 3;     //                     C vectors (16 floats each)
-constexpr int kDotRows = 3;  // dot-product tile: R rows of A
-constexpr int kDotCols = 8;  //                   S rows of B (columns of C)
+constexpr int kRows = 8;      // outer-product tile: R rows
+constexpr int kVecs = 3;      //                     C vectors (16 floats each)
+constexpr int kDotRows = 3;   // dot-product tile: R rows of A
+constexpr int kDotCols = 8;   //                   S rows of B (columns of C)
 constexpr int kDotMinK = 32;  // below this the dot kernel's reductions dominate: BLAS
 
 void blas(bool ta, bool tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb,
@@ -65,7 +65,8 @@ __attribute__((always_inline)) inline void tile(int k_len, const float* __restri
     __m512 bv[C];
 #pragma GCC unroll 8
     for (int v = 0; v < C; ++v) {
-      bv[v] = v + 1 == C ? _mm512_maskz_loadu_ps(mask, brow + 16 * v) : _mm512_loadu_ps(brow + 16 * v);
+      bv[v] =
+          v + 1 == C ? _mm512_maskz_loadu_ps(mask, brow + 16 * v) : _mm512_loadu_ps(brow + 16 * v);
     }
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
@@ -206,8 +207,10 @@ __attribute__((always_inline)) inline __m256 reduce8(const __m512* a) {
     // Halves by the masked extract: GCC 12's plain extract (and _mm512_castps512_ps256, which
     // uses it) trip -Wmaybe-uninitialized in its own header.
     const __m512d d = _mm512_castps_pd(a[q]);
-    const __m256 lo = _mm256_castpd_ps(_mm512_mask_extractf64x4_pd(_mm256_setzero_pd(), 0xFF, d, 0));
-    const __m256 hi = _mm256_castpd_ps(_mm512_mask_extractf64x4_pd(_mm256_setzero_pd(), 0xFF, d, 1));
+    const __m256 lo =
+        _mm256_castpd_ps(_mm512_mask_extractf64x4_pd(_mm256_setzero_pd(), 0xFF, d, 0));
+    const __m256 hi =
+        _mm256_castpd_ps(_mm512_mask_extractf64x4_pd(_mm256_setzero_pd(), 0xFF, d, 1));
     y[q] = _mm256_add_ps(lo, hi);
   }
   const __m256 h0 = _mm256_hadd_ps(y[0], y[1]), h1 = _mm256_hadd_ps(y[2], y[3]);
@@ -263,14 +266,22 @@ void dot_tile_s(int s, int k_len, const float* a, int lda, const float* b, int l
                 int ldc, const Epilogue& ep) {
   const __mmask8 cols = static_cast<__mmask8>((1u << s) - 1u);
   switch (s) {
-    case 8: return dot_tile<R, 8>(k_len, a, lda, b, ldb, c, ldc, cols, ep);
-    case 7: return dot_tile<R, 7>(k_len, a, lda, b, ldb, c, ldc, cols, ep);
-    case 6: return dot_tile<R, 6>(k_len, a, lda, b, ldb, c, ldc, cols, ep);
-    case 5: return dot_tile<R, 5>(k_len, a, lda, b, ldb, c, ldc, cols, ep);
-    case 4: return dot_tile<R, 4>(k_len, a, lda, b, ldb, c, ldc, cols, ep);
-    case 3: return dot_tile<R, 3>(k_len, a, lda, b, ldb, c, ldc, cols, ep);
-    case 2: return dot_tile<R, 2>(k_len, a, lda, b, ldb, c, ldc, cols, ep);
-    default: return dot_tile<R, 1>(k_len, a, lda, b, ldb, c, ldc, cols, ep);
+    case 8:
+      return dot_tile<R, 8>(k_len, a, lda, b, ldb, c, ldc, cols, ep);
+    case 7:
+      return dot_tile<R, 7>(k_len, a, lda, b, ldb, c, ldc, cols, ep);
+    case 6:
+      return dot_tile<R, 6>(k_len, a, lda, b, ldb, c, ldc, cols, ep);
+    case 5:
+      return dot_tile<R, 5>(k_len, a, lda, b, ldb, c, ldc, cols, ep);
+    case 4:
+      return dot_tile<R, 4>(k_len, a, lda, b, ldb, c, ldc, cols, ep);
+    case 3:
+      return dot_tile<R, 3>(k_len, a, lda, b, ldb, c, ldc, cols, ep);
+    case 2:
+      return dot_tile<R, 2>(k_len, a, lda, b, ldb, c, ldc, cols, ep);
+    default:
+      return dot_tile<R, 1>(k_len, a, lda, b, ldb, c, ldc, cols, ep);
   }
 }
 
@@ -291,9 +302,15 @@ void dot_kernel(int m, int n, int k, const float* a, int lda, const float* b, in
       const float* ai = a + int64_t{i0} * lda;
       float* ci = c + int64_t{i0} * ldc + j0;
       switch (std::min(kDotRows, m - i0)) {
-        case 3: dot_tile_s<3>(cols, k, ai, lda, bj, ldb, ci, ldc, at); break;
-        case 2: dot_tile_s<2>(cols, k, ai, lda, bj, ldb, ci, ldc, at); break;
-        default: dot_tile_s<1>(cols, k, ai, lda, bj, ldb, ci, ldc, at); break;
+        case 3:
+          dot_tile_s<3>(cols, k, ai, lda, bj, ldb, ci, ldc, at);
+          break;
+        case 2:
+          dot_tile_s<2>(cols, k, ai, lda, bj, ldb, ci, ldc, at);
+          break;
+        default:
+          dot_tile_s<1>(cols, k, ai, lda, bj, ldb, ci, ldc, at);
+          break;
       }
     }
   }

@@ -96,7 +96,8 @@ void check(Layout layout, const Shape& s, bool with_epilogue) {
       const double want = ref[static_cast<size_t>(i) * s.n + j];
       // float accumulation of k products of unit normals: error grows like √k
       const double tol = 1e-5 * (1.0 + std::sqrt(static_cast<double>(s.k)) * 4.0);
-      ASSERT_NEAR(c[static_cast<size_t>(i) * ldc + j], want, tol) << where << " at " << i << "," << j;
+      ASSERT_NEAR(c[static_cast<size_t>(i) * ldc + j], want, tol)
+          << where << " at " << i << "," << j;
     }
     for (int j = s.n; j < ldc; ++j) {
       ASSERT_EQ(c[static_cast<size_t>(i) * ldc + j], 1234.5f) << where << ": wrote past n";

@@ -11,8 +11,8 @@
 // The multiplies that produce a layer's output can also add its bias and apply ReLU (or ReLU's
 // backward) as they store it (Epilogue), which saves a pass over the output.
 //
-// The kernels are chosen at run time: on a CPU without AVX-512F and VL, or with DDPG_GEMM=blas in the
-// environment, every call goes to cblas_sgemm instead. Results differ from OpenBLAS's only by
+// The kernels are chosen at run time: on a CPU without AVX-512F and VL, or with DDPG_GEMM=blas in
+// the environment, every call goes to cblas_sgemm instead. Results differ from OpenBLAS's only by
 // floating-point summation order.
 #pragma once
 

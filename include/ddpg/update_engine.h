@@ -167,8 +167,8 @@ class UpdateEngine {
   std::vector<Shard> shard_;
   Params params_;
   FlatAdam actor_adam_, critic_adam_;
-  std::vector<Replica> replicas_;   // threads_ − 1
-  std::vector<ThreadState> state_;  // threads_
+  std::vector<Replica> replicas_;                  // threads_ − 1
+  std::vector<ThreadState> state_;                 // threads_
   std::vector<std::vector<float>> floor_scratch_;  // per thread: a, b, c operands
 };
 
