@@ -17,6 +17,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -342,12 +343,18 @@ bool detect_native() {
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
 }
 
-}  // namespace
-
-bool native() {
+bool available() {
   static const bool yes = detect_native();
   return yes;
 }
+
+std::atomic<bool> g_force_blas{false};
+
+}  // namespace
+
+bool native() { return available() && !g_force_blas.load(std::memory_order_relaxed); }
+
+void force_blas(bool on) { g_force_blas.store(on, std::memory_order_relaxed); }
 
 void nn(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc,
         const Epilogue& ep) {

@@ -1,12 +1,14 @@
 // Update engine: the hand-written forward/backward passes, fused Adam and Polyak averaging give the
 // same parameters as LibTorch autograd with torch.optim.Adam on the same batch, for every switch
 // the engine handles (several critics, delay, action at a later layer, LayerNorm, activations,
-// weight decay, gradient clipping, observation normalisation, uneven shards); results do not depend
+// weight decay, gradient clipping, observation normalisation, uneven shards), with our multiply
+// kernels and with BLAS; results do not depend
 // on the thread count, and the per-thread replicas stay equal; acting through the float kernels
 // equals the module's forward.
 #include <gtest/gtest.h>
 
 #include "ddpg/agent.h"
+#include "ddpg/gemm.h"
 #include "ddpg/io.h"
 #include "tests/test_batches.h"
 
@@ -114,34 +116,45 @@ struct Case {
 
 class EngineMatchesAutograd : public testing::TestWithParam<Case> {};
 
+// Restores the multiply kernels at the end of a scope.
+struct ForceBlas {
+  explicit ForceBlas(bool on) { gemm::force_blas(on); }
+  ~ForceBlas() { gemm::force_blas(false); }
+};
+
+// Both multiply paths: the AVX-512 kernels (where the CPU has them) and BLAS.
 TEST_P(EngineMatchesAutograd, AfterSeveralUpdates) {
-  AgentConfig c;
-  c.hidden = {32, 24};
-  c.batch_size = 16;
-  c.actor_lr = 3e-3;
-  c.critic_lr = 3e-3;
-  c.tau = 0.05;
-  GetParam().edit(c);
-  const int obs_dim = 5, act_dim = 3;
-  Agent agent(c, obs_dim, act_dim, 7);
-  agent.set_threads(2);
-  if (c.obs_norm) {
-    Rng rng(4);
-    for (int i = 0; i < 50; ++i) {
-      std::vector<double> o(obs_dim);
-      for (int j = 0; j < obs_dim; ++j) o[j] = 3.0 * j + (j + 1) * rng.normal();
-      agent.observe(o);
+  for (bool blas : {false, true}) {
+    SCOPED_TRACE(blas ? "BLAS multiplies" : "gemm.h kernels");
+    const ForceBlas force(blas);
+    AgentConfig c;
+    c.hidden = {32, 24};
+    c.batch_size = 16;
+    c.actor_lr = 3e-3;
+    c.critic_lr = 3e-3;
+    c.tau = 0.05;
+    GetParam().edit(c);
+    const int obs_dim = 5, act_dim = 3;
+    Agent agent(c, obs_dim, act_dim, 7);
+    agent.set_threads(2);
+    if (c.obs_norm) {
+      Rng rng(4);
+      for (int i = 0; i < 50; ++i) {
+        std::vector<double> o(obs_dim);
+        for (int j = 0; j < obs_dim; ++j) o[j] = 3.0 * j + (j + 1) * rng.normal();
+        agent.observe(o);
+      }
     }
-  }
-  Reference ref(agent, obs_dim, act_dim);
-  torch::manual_seed(11);
-  for (int k = 0; k < 4; ++k) {
-    Batch& b = agent.batch();
-    fill_random(b);
-    if (c.obs_norm) b.obs.mul_(4).add_(2);
-    ref.update(b, agent.obs_normalizer());
-    agent.update(b);
-    EXPECT_LT(ref.max_difference(agent), 2e-5) << "after update " << k + 1;
+    Reference ref(agent, obs_dim, act_dim);
+    torch::manual_seed(11);
+    for (int k = 0; k < 4; ++k) {
+      Batch& b = agent.batch();
+      fill_random(b);
+      if (c.obs_norm) b.obs.mul_(4).add_(2);
+      ref.update(b, agent.obs_normalizer());
+      agent.update(b);
+      EXPECT_LT(ref.max_difference(agent), 2e-5) << "after update " << k + 1;
+    }
   }
 }
 

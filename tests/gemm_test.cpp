@@ -1,12 +1,13 @@
-// Gemm: every kernel path (dot-product nt, short-k nt, outer-product nn and tn, and the BLAS
-// fallbacks) equals a double-precision reference on shapes that exercise every edge of the tiles
-// (row remainders, masked column vectors, masked k remainders), with and without the epilogues.
+// Gemm: every path (the dot-product nt, the short-k nt, the outer-product nn and tn, and the BLAS
+// path with its separate epilogue pass, forced with force_blas) equals a double-precision
+// reference, on shapes that exercise every edge of the tiles (row remainders, masked column
+// vectors, masked k remainders), with and without the epilogues.
 #include "ddpg/gemm.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <iostream>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -105,29 +106,48 @@ void check(Layout layout, const Shape& s, bool with_epilogue) {
   }
 }
 
-TEST(Gemm, ReportsWhichKernelsRun) {
-  // Not an assertion about the machine: the tests below cover whichever path native() picks
-  // (the CI machine and a DDPG_GEMM=blas run between them cover both).
-  std::cout << "gemm::native() = " << gemm::native() << "\n";
-  SUCCEED();
+// Runs `f` on the AVX-512 kernels (where the CPU has them) and on the BLAS path.
+template <typename F>
+void both_paths(F&& f) {
+  for (bool blas : {false, true}) {
+    SCOPED_TRACE(blas ? "BLAS path" : (gemm::native() ? "AVX-512 kernels" : "BLAS (no AVX-512)"));
+    gemm::force_blas(blas);
+    f();
+  }
+  gemm::force_blas(false);
 }
 
 TEST(Gemm, NnMatchesTheReference) {
-  for (const Shape& s : shapes()) {
-    check(Layout::kNN, s, false);
-    check(Layout::kNN, s, true);
-  }
+  both_paths([] {
+    for (const Shape& s : shapes()) {
+      check(Layout::kNN, s, false);
+      check(Layout::kNN, s, true);
+    }
+  });
 }
 
 TEST(Gemm, TnMatchesTheReference) {
-  for (const Shape& s : shapes()) check(Layout::kTN, s, false);
+  both_paths([] {
+    for (const Shape& s : shapes()) check(Layout::kTN, s, false);
+  });
 }
 
 TEST(Gemm, NtMatchesTheReference) {
-  for (const Shape& s : shapes()) {
-    check(Layout::kNT, s, false);
-    check(Layout::kNT, s, true);
-  }
+  both_paths([] {
+    for (const Shape& s : shapes()) {
+      check(Layout::kNT, s, false);
+      check(Layout::kNT, s, true);
+    }
+  });
+}
+
+TEST(Gemm, ForceBlasSwitchesThePath) {
+  gemm::force_blas(true);
+  EXPECT_FALSE(gemm::native());
+  gemm::force_blas(false);
+  EXPECT_EQ(gemm::native(),
+            __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                !(std::getenv("DDPG_GEMM") && std::string(std::getenv("DDPG_GEMM")) == "blas"));
 }
 
 }  // namespace

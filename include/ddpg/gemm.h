@@ -30,6 +30,9 @@ struct Epilogue {
 // True when the AVX-512 kernels are in use (the CPU has AVX-512F and VL, and DDPG_GEMM is not
 // "blas").
 bool native();
+// Sends every multiply to BLAS from now on (on), or back to the AVX-512 kernels where the CPU has
+// them (off): for tests and comparisons, between updates, not while a multiply runs.
+void force_blas(bool on);
 
 // C (m × n, ldc) = A (m × k, lda) · B (k × n, ldb).
 void nn(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc,
