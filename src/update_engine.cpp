@@ -181,50 +181,40 @@ void UpdateEngine::rebuild_states() {
 
 namespace {
 
-// Copies, or compares, every buffer of thread 0's state with thread t's.
-template <typename F>
-void for_each_buffer(const UpdateEngine::Params& p0, const UpdateEngine::Params& pt, int64_t asize,
-                     int64_t csize, F&& f) {
-  f(p0.actor, pt.actor, asize);
-  f(p0.actor_target, pt.actor_target, asize);
-  for (size_t i = 0; i < p0.critics.size(); ++i) {
-    f(p0.critics[i], pt.critics[i], csize);
-    f(p0.critic_targets[i], pt.critic_targets[i], csize);
+// Calls f(a's buffer, b's buffer, floats) for every buffer of two thread states: parameters,
+// targets and Adam moments.
+template <typename State, typename F>
+void for_each_buffer(const State& a, const State& b, int64_t asize, int64_t csize, F&& f) {
+  f(a.params.actor, b.params.actor, asize);
+  f(a.params.actor_target, b.params.actor_target, asize);
+  for (size_t i = 0; i < a.params.critics.size(); ++i) {
+    f(a.params.critics[i], b.params.critics[i], csize);
+    f(a.params.critic_targets[i], b.params.critic_targets[i], csize);
   }
+  const int64_t ctotal = csize * static_cast<int64_t>(a.params.critics.size());
+  f(a.actor_m, b.actor_m, asize);
+  f(a.actor_v, b.actor_v, asize);
+  f(a.critic_m, b.critic_m, ctotal);
+  f(a.critic_v, b.critic_v, ctotal);
 }
 
 }  // namespace
 
 void UpdateEngine::sync_replicas() {
-  const int64_t asize = actor_shape_.size(), csize = critic_shape_.size();
-  const int64_t ctotal = csize * cfg_.n_critics;
-  const auto copy = [](const float* src, float* dst, int64_t n) {
-    std::memcpy(dst, src, sizeof(float) * n);
-  };
-  for (int t = 1; t < static_cast<int>(state_.size()); ++t) {
-    const ThreadState &s0 = state_[0], &st = state_[t];
-    for_each_buffer(s0.params, st.params, asize, csize, copy);
-    copy(s0.actor_m, st.actor_m, asize);
-    copy(s0.actor_v, st.actor_v, asize);
-    copy(s0.critic_m, st.critic_m, ctotal);
-    copy(s0.critic_v, st.critic_v, ctotal);
+  for (size_t t = 1; t < state_.size(); ++t) {
+    for_each_buffer(
+        state_[0], state_[t], actor_shape_.size(), critic_shape_.size(),
+        [](const float* src, float* dst, int64_t n) { std::memcpy(dst, src, sizeof(float) * n); });
   }
 }
 
 bool UpdateEngine::replicas_in_sync() const {
-  const int64_t asize = actor_shape_.size(), csize = critic_shape_.size();
-  const int64_t ctotal = csize * cfg_.n_critics;
   bool same = true;
-  const auto cmp = [&same](const float* a, const float* b, int64_t n) {
-    same = same && std::memcmp(a, b, sizeof(float) * n) == 0;
-  };
-  for (int t = 1; t < static_cast<int>(state_.size()); ++t) {
-    const ThreadState &s0 = state_[0], &st = state_[t];
-    for_each_buffer(s0.params, st.params, asize, csize, cmp);
-    cmp(s0.actor_m, st.actor_m, asize);
-    cmp(s0.actor_v, st.actor_v, asize);
-    cmp(s0.critic_m, st.critic_m, ctotal);
-    cmp(s0.critic_v, st.critic_v, ctotal);
+  for (size_t t = 1; t < state_.size(); ++t) {
+    for_each_buffer(state_[0], state_[t], actor_shape_.size(), critic_shape_.size(),
+                    [&same](const float* a, const float* b, int64_t n) {
+                      same = same && std::memcmp(a, b, sizeof(float) * n) == 0;
+                    });
   }
   return same;
 }
