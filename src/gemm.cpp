@@ -262,27 +262,16 @@ __attribute__((always_inline)) inline void dot_tile(int k_len, const float* __re
   }
 }
 
-template <int R>
+// Picks the tile for s ≤ S columns (the edge of C), as tile_v does for the outer-product kernel.
+template <int R, int S>
 void dot_tile_s(int s, int k_len, const float* a, int lda, const float* b, int ldb, float* c,
                 int ldc, const Epilogue& ep) {
-  const __mmask8 cols = static_cast<__mmask8>((1u << s) - 1u);
-  switch (s) {
-    case 8:
-      return dot_tile<R, 8>(k_len, a, lda, b, ldb, c, ldc, cols, ep);
-    case 7:
-      return dot_tile<R, 7>(k_len, a, lda, b, ldb, c, ldc, cols, ep);
-    case 6:
-      return dot_tile<R, 6>(k_len, a, lda, b, ldb, c, ldc, cols, ep);
-    case 5:
-      return dot_tile<R, 5>(k_len, a, lda, b, ldb, c, ldc, cols, ep);
-    case 4:
-      return dot_tile<R, 4>(k_len, a, lda, b, ldb, c, ldc, cols, ep);
-    case 3:
-      return dot_tile<R, 3>(k_len, a, lda, b, ldb, c, ldc, cols, ep);
-    case 2:
-      return dot_tile<R, 2>(k_len, a, lda, b, ldb, c, ldc, cols, ep);
-    default:
-      return dot_tile<R, 1>(k_len, a, lda, b, ldb, c, ldc, cols, ep);
+  if constexpr (S >= 1) {
+    if (s == S) {
+      dot_tile<R, S>(k_len, a, lda, b, ldb, c, ldc, static_cast<__mmask8>((1u << S) - 1u), ep);
+    } else {
+      dot_tile_s<R, S - 1>(s, k_len, a, lda, b, ldb, c, ldc, ep);
+    }
   }
 }
 
@@ -304,13 +293,13 @@ void dot_kernel(int m, int n, int k, const float* a, int lda, const float* b, in
       float* ci = c + int64_t{i0} * ldc + j0;
       switch (std::min(kDotRows, m - i0)) {
         case 3:
-          dot_tile_s<3>(cols, k, ai, lda, bj, ldb, ci, ldc, at);
+          dot_tile_s<3, kDotCols>(cols, k, ai, lda, bj, ldb, ci, ldc, at);
           break;
         case 2:
-          dot_tile_s<2>(cols, k, ai, lda, bj, ldb, ci, ldc, at);
+          dot_tile_s<2, kDotCols>(cols, k, ai, lda, bj, ldb, ci, ldc, at);
           break;
         default:
-          dot_tile_s<1>(cols, k, ai, lda, bj, ldb, ci, ldc, at);
+          dot_tile_s<1, kDotCols>(cols, k, ai, lda, bj, ldb, ci, ldc, at);
           break;
       }
     }
