@@ -24,7 +24,8 @@
 #include <vector>
 
 extern "C" {
-// The CBLAS entry point (as in mlp.cpp); the enums are passed as their integer values.
+// The CBLAS entry point (declared here so that no particular cblas.h is needed); the enums are
+// passed as their integer values.
 void cblas_sgemm(int order, int trans_a, int trans_b, int m, int n, int k, float alpha,
                  const float* a, int lda, const float* b, int ldb, float beta, float* c, int ldc);
 }
