@@ -33,15 +33,36 @@ std::string yaml_text(const YAML::Node& n) {
   return e.c_str();
 }
 
-// The config of one run: preset → base → variant → --set → steps, seed; one LibTorch thread per
-// worker unless the grid or --set says otherwise.
+// A per-env grid value: one value for every env, or a map env → value with an optional `default`;
+// null when neither names this env.
+YAML::Node per_env(const YAML::Node& node, const std::string& env) {
+  if (!node || !node.IsMap()) return node;
+  if (node[env]) return node[env];
+  if (node["default"]) return node["default"];
+  return YAML::Node();
+}
+
+// The config of one run: preset → base → variant → --set → steps, seed; one thread per worker
+// unless the grid or --set says otherwise. The preset is the variant's `preset:` if it names one,
+// else the grid's (one name, or a map env → name with a `default`), else zoo where the env has one.
 Config run_config(const YAML::Node& grid, const std::string& variant_yaml, const std::string& env,
                   uint64_t seed, const SweepOptions& opts, ConfigErrors& errors) {
   Config c;
   c.env.id = env;
   c.trainer.threads = 1;
-  std::string preset = grid["preset"] ? grid["preset"].as<std::string>() : "";
-  if (!grid["preset"]) {
+  YAML::Node variant = variant_yaml.empty() ? YAML::Node(YAML::NodeType::Map)
+                                            : YAML::Load(variant_yaml);
+  std::string preset;
+  bool preset_named = false;
+  if (variant.IsMap() && variant["preset"]) {
+    preset = variant["preset"].as<std::string>();
+    variant.remove("preset");
+    preset_named = true;
+  } else if (const YAML::Node p = per_env(grid["preset"], env)) {
+    preset = p.as<std::string>();
+    preset_named = true;
+  }
+  if (!preset_named) {
     try {
       preset_text("zoo", env);
       preset = "zoo";
@@ -57,19 +78,11 @@ Config run_config(const YAML::Node& grid, const std::string& variant_yaml, const
   }
   c.trainer.threads = 1;
   if (grid["base"]) apply_yaml(c, yaml_text(grid["base"]), "grid base", errors);
-  apply_yaml(c, variant_yaml, "variant", errors);
+  if (variant.size() > 0) apply_yaml(c, yaml_text(variant), "variant", errors);
   for (const auto& s : opts.sets) apply_set(c, s, errors);
   // steps: one number for every env, or a map env → steps with an optional `default`
-  if (const YAML::Node steps = grid["steps"]) {
-    if (steps.IsMap()) {
-      if (steps[env]) {
-        c.trainer.total_steps = steps[env].as<int64_t>();
-      } else if (steps["default"]) {
-        c.trainer.total_steps = steps["default"].as<int64_t>();
-      }
-    } else {
-      c.trainer.total_steps = steps.as<int64_t>();
-    }
+  if (const YAML::Node steps = per_env(grid["steps"], env)) {
+    c.trainer.total_steps = steps.as<int64_t>();
   }
   if (opts.steps) c.trainer.total_steps = *opts.steps;
   c.env.id = env;
@@ -128,15 +141,21 @@ void write_manifest(const SweepOptions& opts, const YAML::Node& grid,
   write_file_atomic(opts.out + "/manifest.json", js.dump(2) + "\n");
 }
 
-// A grid file's text: the path itself, or a grid shipped in configs/ablations by name.
+// A grid file's text: the path itself, or a grid shipped in configs/ablations or
+// configs/benchmarks by name.
 std::string grid_text(const std::string& path) {
   if (file_exists(path)) return read_file(path);
-  for (const std::string& key : {"configs/ablations/" + path + ".yaml", path}) {
+  for (const std::string& key : {"configs/ablations/" + path + ".yaml",
+                                 "configs/benchmarks/" + path + ".yaml", path}) {
     if (const std::string* text = embedded_file(key)) return *text;
   }
   std::string shipped;
   for (const auto& [key, text] : embedded_files()) {
-    if (key.rfind("configs/ablations/", 0) == 0) shipped += " " + key.substr(18, key.size() - 23);
+    for (const std::string dir : {"configs/ablations/", "configs/benchmarks/"}) {
+      if (key.rfind(dir, 0) == 0 && key != "configs/benchmarks/anchors.yaml") {
+        shipped += " " + key.substr(dir.size(), key.size() - dir.size() - 5);
+      }
+    }
   }
   throw Error("grid file '" + path + "' does not exist (shipped grids:" + shipped + ")");
 }

@@ -8,10 +8,12 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <ctime>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "ddpg/agent.h"
+#include "ddpg/build_info.h"
 #include "ddpg/env.h"
 #include "ddpg/env_pool.h"
 #include "ddpg/evaluate.h"
@@ -20,6 +22,9 @@
 
 namespace ddpg {
 namespace {
+
+nlohmann::json provenance(const Config& cfg);
+std::string utc_now();
 
 const char* kCheckpointMagic = "DDPGCKPT";
 const uint32_t kCheckpointVersion = 2;  // 2: one state per env (trainer.num_envs)
@@ -338,6 +343,7 @@ class Loop {
     summary.run_dir = dir_;
     summary.steps = step_;
     if (interrupted) {
+      record_segment(false);
       throw Error("interrupted at step " + std::to_string(step_) +
                   "; the checkpoint is saved: continue with 'ddpg train --resume " + dir_ + "'");
     }
@@ -355,6 +361,7 @@ class Loop {
       summary.updates = updates_timed_;
       summary.update_seconds = update_seconds_;
     }
+    record_segment(true);
     // summary.json marks a finished run (sweeps skip it) and holds its headline figures.
     const nlohmann::json js = {{"steps", summary.steps},
                                {"final_eval_mean", summary.final_eval_mean},
@@ -366,6 +373,33 @@ class Loop {
   }
 
  private:
+  // Appends this process's part of the run (steps, wall time, commit, CPU) to meta.json, whose
+  // wall_seconds is then the run's total wall time over all its processes.
+  void record_segment(bool finished) {
+    const std::string path = dir_ + "/meta.json";
+    nlohmann::json meta;
+    try {
+      meta = nlohmann::json::parse(read_file(path));
+    } catch (const std::exception&) {
+      meta = nlohmann::json::object();  // missing or unreadable: rebuilt from what is known
+    }
+    if (!meta.is_object()) meta = nlohmann::json::object();
+    if (!meta.contains("env")) meta["env"] = cfg_.env.id;
+    if (!meta.contains("seed")) meta["seed"] = cfg_.trainer.seed;
+    if (!meta.contains("segments") || !meta["segments"].is_array()) {
+      meta["segments"] = nlohmann::json::array();
+    }
+    nlohmann::json seg = provenance(cfg_);
+    seg["from_step"] = start_step_;
+    seg["to_step"] = step_;
+    seg["seconds"] = seconds_since_start();
+    seg["ended_utc"] = utc_now();
+    seg["finished"] = finished;
+    meta["segments"].push_back(seg);
+    meta["wall_seconds"] = elapsed_before_ + seconds_since_start();
+    write_file_atomic(path, meta.dump(2) + "\n");
+  }
+
   double seconds_since_start() const {
     return std::chrono::duration<double>(Clock::now() - start_time_).count();
   }
@@ -512,11 +546,35 @@ class Loop {
   int64_t step() const { return step_; }
 };
 
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// What produced this process's part of a run: the binary's commit and build, and the machine.
+nlohmann::json provenance(const Config& cfg) {
+  const BuildInfo& b = build_info();
+  return {{"commit", b.commit},
+          {"commit_dirty", b.dirty},
+          {"build_type", b.build_type},
+          {"compiler", b.compiler},
+          {"cpu", cpu_model()},
+          {"cores", std::thread::hardware_concurrency()},
+          {"threads", cfg.trainer.threads > 0 ? cfg.trainer.threads
+                                              : static_cast<int>(std::thread::hardware_concurrency())}};
+}
+
 void write_meta(const Config& cfg, const std::string& dir) {
   nlohmann::json meta = {{"ddpg_version", DDPG_VERSION},
                          {"env", cfg.env.id},
                          {"seed", cfg.trainer.seed},
-                         {"torch_threads", cfg.trainer.threads}};
+                         {"started_utc", utc_now()}};
+  meta.update(provenance(cfg));
+  meta["segments"] = nlohmann::json::array();
   write_file_atomic(dir + "/meta.json", meta.dump(2) + "\n");
 }
 

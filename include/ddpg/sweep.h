@@ -8,11 +8,13 @@
 //   envs: [Pendulum-v1, InvertedPendulum-v4]
 //   seeds: [0, 1, 2]
 //   preset: zoo          # optional base preset ("" or none: library defaults; default: zoo where
-//                        # the env has one)
-//   steps: 20000         # optional trainer.total_steps for every run
+//                        # the env has one); or per env: {Pendulum-v1: zoo, default: ourddpg}
+//   steps: 20000         # optional trainer.total_steps for every run, or per env as preset
+//                        # ({Pendulum-v1: 20000, default: 300000})
 //   base: {trainer: {eval_every: 2000}}   # optional deltas for every run
-//   variants:            # name → deltas, applied after base
-//     gaussian: {noise: {type: gaussian}}
+//   variants:            # name → deltas, applied after base; a variant's `preset:` replaces the
+//     gaussian: {noise: {type: gaussian}}          # grid's preset for its runs
+//     td3: {preset: td3}
 //     ou: {noise: {type: ou, sigma: 0.2}}
 //
 // Runs live in OUT/<variant>/<env>/seed_<k>. A finished run (summary.json at its total steps) is
