@@ -10,7 +10,9 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
+#include <string>
 
 #include "ddpg/agent.h"
 #include "ddpg/embedded.h"
@@ -232,34 +234,69 @@ int cmd_config(const ConfigSources& sources) {
 
 int cmd_sweep(const SweepOptions& opts) { return run_sweep(opts) == 0 ? 0 : 1; }
 
-int cmd_report(const std::vector<std::string>& paths, const std::string& out_arg) {
+// The temporary copy of an embedded file, removed when this goes out of scope.
+class TempCopy {
+ public:
+  explicit TempCopy(const std::string& text) {
+    char tmpl[] = "/tmp/ddpg_report_XXXXXX";
+    const int fd = mkstemp(tmpl);
+    if (fd < 0) throw Error("cannot create a temporary file for the report");
+    ::close(fd);
+    path_ = tmpl;
+    write_file_atomic(path_, text);
+  }
+  ~TempCopy() { ::unlink(path_.c_str()); }
+  TempCopy(const TempCopy&) = delete;
+  TempCopy& operator=(const TempCopy&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+int cmd_report(const std::vector<std::string>& paths, const ReportOptions& opts) {
   const std::string* script = embedded_file("scripts/report.py");
   if (!script) throw Error("this build carries no report script (scripts/report.py)");
+  for (const auto& p : paths) {
+    if (!file_exists(p)) throw Error("report: '" + p + "' does not exist");
+  }
+  if (!opts.anchors.empty() && opts.anchors != "none" && !file_exists(opts.anchors)) {
+    throw Error("report: anchors file '" + opts.anchors + "' does not exist");
+  }
   // Debian's python3 first: it is the one python3-matplotlib installs into (a python3 earlier on
   // PATH, e.g. pyenv's, may lack it).
   std::string python;
   for (const std::string candidate : {"/usr/bin/python3", "python3"}) {
-    if (std::system((candidate + " -c 'import matplotlib' >/dev/null 2>&1").c_str()) == 0) {
+    if (std::system((candidate + " -c 'import matplotlib, numpy, yaml' >/dev/null 2>&1").c_str()) ==
+        0) {
       python = candidate;
       break;
     }
   }
   if (python.empty()) {
     throw Error(
-        "'ddpg report' needs python3 with matplotlib: run scripts/build, which installs "
-        "python3-matplotlib");
+        "'ddpg report' needs python3 with matplotlib, numpy and yaml: run scripts/build, which "
+        "installs python3-matplotlib and python3-yaml");
   }
-  std::string out = out_arg;
+  std::string out = opts.out;
   if (out.empty()) {
     out = paths.size() == 1 && file_exists(paths[0] + "/manifest.json") ? paths[0] + "/report"
                                                                         : "report";
   }
-  char tmpl[] = "/tmp/ddpg_report_XXXXXX";
-  const int fd = mkstemp(tmpl);
-  if (fd < 0) throw Error("cannot create a temporary file for the report script");
-  ::close(fd);
-  write_file_atomic(tmpl, *script);
-  std::vector<std::string> args = {python, tmpl, "--out", out};
+  const TempCopy script_file(*script);
+  std::optional<TempCopy> anchors_file;
+  std::string anchors = opts.anchors;
+  if (anchors.empty()) {
+    const std::string* shipped = embedded_file("configs/benchmarks/anchors.yaml");
+    if (shipped) {
+      anchors_file.emplace(*shipped);
+      anchors = anchors_file->path();
+    }
+  }
+  std::vector<std::string> args = {python, script_file.path(), "--out", out};
+  if (!anchors.empty() && anchors != "none") args.insert(args.end(), {"--anchors", anchors});
+  if (!opts.title.empty()) args.insert(args.end(), {"--title", opts.title});
+  if (opts.include_unfinished) args.push_back("--include-unfinished");
   for (const auto& p : paths) args.push_back(p);
   const pid_t pid = fork();
   if (pid == 0) {
@@ -271,7 +308,6 @@ int cmd_report(const std::vector<std::string>& paths, const std::string& out_arg
   }
   int status = 0;
   waitpid(pid, &status, 0);
-  ::unlink(tmpl);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     throw Error("the report script failed (see its message above)");
   }

@@ -41,6 +41,12 @@ void print_figures(const BenchFigures& figures);
 int cmd_model(const std::string& env_id);
 int cmd_config(const ConfigSources& sources);
 int cmd_sweep(const SweepOptions& opts);
-int cmd_report(const std::vector<std::string>& paths, const std::string& out);
+struct ReportOptions {
+  std::string out;      // output folder; "" for SWEEP/report or ./report
+  std::string anchors;  // anchors file; "" for the shipped one, "none" for none
+  std::string title;
+  bool include_unfinished = false;
+};
+int cmd_report(const std::vector<std::string>& paths, const ReportOptions& opts);
 
 }  // namespace ddpg::cli

@@ -161,10 +161,16 @@ int main(int argc, char** argv) {
   sw->add_flag("--quiet,-q", sweep.quiet, "no progress output");
 
   std::vector<std::string> report_paths;
-  std::string report_out;
+  ddpg::cli::ReportOptions report_opts;
   auto* rep = app.add_subcommand("report", "figures and a Markdown summary of a sweep or runs");
   rep->add_option("paths", report_paths, "sweep folder(s) or run folders")->required();
-  rep->add_option("--out", report_out, "output folder (default SWEEP/report or ./report)");
+  rep->add_option("--out", report_opts.out, "output folder (default SWEEP/report or ./report)");
+  rep->add_option("--anchors", report_opts.anchors,
+                  "published numbers to draw beside ours (default: the shipped "
+                  "configs/benchmarks/anchors.yaml; 'none' for none)");
+  rep->add_option("--title", report_opts.title, "the report's title");
+  rep->add_flag("--include-unfinished", report_opts.include_unfinished,
+                "also report runs that have not reached their total steps");
 
   try {
     app.parse(argc, argv);
@@ -191,7 +197,7 @@ int main(int argc, char** argv) {
       sweep.self_exe = self_path();
       return ddpg::cli::cmd_sweep(sweep);
     }
-    if (*rep) return ddpg::cli::cmd_report(report_paths, report_out);
+    if (*rep) return ddpg::cli::cmd_report(report_paths, report_opts);
     if (*be) {
       ddpg::cli::print_figures(
           ddpg::bench_env(bench_env_id, bench_env_seconds, bench_env_n, bench_env_threads));

@@ -129,6 +129,7 @@ void write_manifest(const SweepOptions& opts, const YAML::Node& grid,
   js["grid"] = opts.grid_file;
   js["question"] = grid["question"] ? grid["question"].as<std::string>() : "";
   js["axis"] = grid["axis"] ? grid["axis"].as<std::string>() : "variant";
+  if (grid["baseline"]) js["baseline"] = grid["baseline"].as<std::string>();
   js["runs"] = nlohmann::json::array();
   for (const auto& r : runs) {
     js["runs"].push_back({{"variant", r.variant},
@@ -178,11 +179,12 @@ std::vector<SweepRun> plan_sweep(const SweepOptions& opts) {
   ConfigErrors errors;
   for (const auto& kv : grid) {
     const std::string key = kv.first.as<std::string>();
-    static const std::vector<std::string> known = {"question", "axis",  "envs", "seeds",
-                                                   "preset",   "steps", "base", "variants"};
+    static const std::vector<std::string> known = {"question", "axis", "baseline", "envs",
+                                                   "seeds",    "preset", "steps", "base",
+                                                   "variants"};
     if (std::find(known.begin(), known.end(), key) == known.end()) {
       errors.add("grid '" + opts.grid_file + "': unknown key '" + key +
-                 "' (keys: question, axis, envs, seeds, preset, steps, base, variants)");
+                 "' (keys: question, axis, baseline, envs, seeds, preset, steps, base, variants)");
     }
   }
   std::vector<std::string> envs = opts.envs;
@@ -206,6 +208,12 @@ std::vector<SweepRun> plan_sweep(const SweepOptions& opts) {
     }
   } else {
     variants.push_back({"default", ""});
+  }
+  if (grid["baseline"] &&
+      !(grid["variants"] && grid["variants"].IsMap() &&
+        grid["variants"][grid["baseline"].as<std::string>()])) {
+    errors.add("grid '" + opts.grid_file + "': baseline '" + grid["baseline"].as<std::string>() +
+               "' is not one of its variants");
   }
   std::vector<SweepRun> runs;
   for (const auto& [name, deltas] : variants) {

@@ -5,6 +5,8 @@
 //
 //   question: Does the exploration noise matter?   # shown in the report
 //   axis: noise                                    # what the variants vary (bar chart title)
+//   baseline: gaussian   # optional: the variant the report compares the others with (default:
+//                        # the first)
 //   envs: [Pendulum-v1, InvertedPendulum-v4]
 //   seeds: [0, 1, 2]
 //   preset: zoo          # optional base preset ("" or none: library defaults; default: zoo where
