@@ -13,6 +13,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "ddpg/agent.h"
 #include "ddpg/embedded.h"
@@ -233,6 +234,53 @@ int cmd_config(const ConfigSources& sources) {
 }
 
 int cmd_sweep(const SweepOptions& opts) { return run_sweep(opts) == 0 ? 0 : 1; }
+
+int cmd_sweep_estimate(const SweepOptions& opts, int64_t timed_steps) {
+  const std::vector<SweepRun> runs = plan_sweep(opts);
+  // one measurement per distinct config (seeds and budgets do not change the speed)
+  std::map<std::string, RunCost> costs;
+  auto key = [](Config c) {
+    c.trainer.seed = 0;
+    c.trainer.total_steps = 0;
+    return to_yaml(c);
+  };
+  struct Row {
+    std::string variant, env;
+    double learn_rate = 0, run_hours = 0;
+    int runs = 0, left = 0;
+  };
+  std::vector<Row> rows;
+  double all_hours = 0, left_hours = 0;
+  for (const SweepRun& r : runs) {
+    const std::string k = key(r.config);
+    if (!costs.count(k)) {
+      if (!opts.quiet) {
+        std::fprintf(stderr, "measuring %s on %s ...\n", r.variant.c_str(), r.env.c_str());
+      }
+      costs[k] = measure_run_cost(r.config, timed_steps);
+    }
+    const double hours = estimate_run_seconds(r.config, costs[k]) / 3600.0;
+    const int threads = std::max(1, r.config.trainer.threads);
+    all_hours += hours * threads;
+    if (r.status != "done") left_hours += hours * threads;
+    if (rows.empty() || rows.back().variant != r.variant || rows.back().env != r.env) {
+      rows.push_back({r.variant, r.env, costs[k].learn_steps_per_s, 0, 0, 0});
+    }
+    rows.back().run_hours = std::max(rows.back().run_hours, hours);
+    ++rows.back().runs;
+    rows.back().left += r.status != "done";
+  }
+  std::printf("%-20s %-28s %12s %10s %6s %6s\n", "variant", "env", "learn_st/s", "h/run", "runs",
+              "left");
+  for (const Row& w : rows) {
+    std::printf("%-20s %-28s %12.1f %10.2f %6d %6d\n", w.variant.c_str(), w.env.c_str(),
+                w.learn_rate, w.run_hours, w.runs, w.left);
+  }
+  const int jobs = opts.jobs > 0 ? opts.jobs : static_cast<int>(std::thread::hardware_concurrency());
+  std::printf("core_hours_all=%.2f\ncore_hours_left=%.2f\nwall_hours_left_at_%d_jobs=%.2f\n",
+              all_hours, left_hours, jobs, left_hours / std::max(1, jobs));
+  return 0;
+}
 
 // The temporary copy of an embedded file, removed when this goes out of scope.
 class TempCopy {

@@ -41,6 +41,10 @@ void print_figures(const BenchFigures& figures);
 int cmd_model(const std::string& env_id);
 int cmd_config(const ConfigSources& sources);
 int cmd_sweep(const SweepOptions& opts);
+// Measures each distinct config of the grid briefly (`timed_steps` learning steps, on its own
+// threads) and prints the estimated hours per run and core-hours of the whole grid and of its
+// unfinished runs.
+int cmd_sweep_estimate(const SweepOptions& opts, int64_t timed_steps);
 struct ReportOptions {
   std::string out;      // output folder; "" for SWEEP/report or ./report
   std::string anchors;  // anchors file; "" for the shipped one, "none" for none

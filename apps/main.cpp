@@ -159,6 +159,11 @@ int main(int argc, char** argv) {
       "--steps", [&sweep](const int64_t& n) { sweep.steps = n; }, "total steps of every run");
   sw->add_option("--set", sweep.sets, "section.key=value for every run (repeatable)");
   sw->add_flag("--quiet,-q", sweep.quiet, "no progress output");
+  int64_t estimate_steps = 0;
+  sw->add_option("--estimate", estimate_steps,
+                 "run nothing: time N learning steps of each distinct config and print the "
+                 "grid's estimated core-hours (e.g. --estimate 3000)")
+      ->check(CLI::Range(int64_t{100}, int64_t{1000000}));
 
   std::vector<std::string> report_paths;
   ddpg::cli::ReportOptions report_opts;
@@ -195,6 +200,7 @@ int main(int argc, char** argv) {
       sweep.variants = split(sweep_variants);
       for (const auto& s : split(sweep_seeds)) sweep.seeds.push_back(std::stoull(s));
       sweep.self_exe = self_path();
+      if (estimate_steps > 0) return ddpg::cli::cmd_sweep_estimate(sweep, estimate_steps);
       return ddpg::cli::cmd_sweep(sweep);
     }
     if (*rep) return ddpg::cli::cmd_report(report_paths, report_opts);

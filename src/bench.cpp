@@ -161,6 +161,32 @@ BenchFigures bench_act(const ActBenchOptions& o) {
           {"macs", static_cast<double>(agent.engine().actor_shape().macs_per_row())}};
 }
 
+namespace {
+
+// Trains `c` in a temporary folder (no evaluations but one episode at the end, no checkpoints
+// before the end) and returns its summary.
+TrainSummary train_briefly(Config c) {
+  c.trainer.eval_every = 0;
+  c.trainer.eval_episodes = 1;
+  c.trainer.checkpoint_every = 1000000000000;
+  char tmpl[] = "/tmp/ddpg_bench_XXXXXX";
+  if (!mkdtemp(tmpl)) throw Error("bench: cannot create a folder in /tmp");
+  const std::string dir = std::string(tmpl) + "/run";
+  TrainOptions opts;
+  opts.show_progress = false;
+  opts.quiet = true;
+  try {
+    TrainSummary sum = train_new(c, dir, opts);
+    std::filesystem::remove_all(tmpl);
+    return sum;
+  } catch (...) {
+    std::filesystem::remove_all(tmpl);
+    throw;
+  }
+}
+
+}  // namespace
+
 BenchFigures bench_train(const TrainBenchOptions& o) {
   Config c;
   c.env.id = o.env_id;
@@ -172,9 +198,6 @@ BenchFigures bench_train(const TrainBenchOptions& o) {
   c.trainer.gradient_steps = o.gradient_steps;
   c.trainer.num_envs = o.num_envs;
   c.trainer.threads = o.threads;
-  c.trainer.eval_every = 0;
-  c.trainer.eval_episodes = 1;
-  c.trainer.checkpoint_every = 1000000000000;
   ConfigErrors errors;
   for (const auto& s : o.sets) apply_set(c, s, errors);
   validate(c, errors);
@@ -182,20 +205,7 @@ BenchFigures bench_train(const TrainBenchOptions& o) {
   if (c.trainer.learning_starts >= c.trainer.total_steps) {
     throw Error("bench train: --steps must exceed --learning-starts (the timed part is after it)");
   }
-  char tmpl[] = "/tmp/ddpg_bench_XXXXXX";
-  if (!mkdtemp(tmpl)) throw Error("bench train: cannot create a folder in /tmp");
-  const std::string dir = std::string(tmpl) + "/run";
-  TrainOptions opts;
-  opts.show_progress = false;
-  opts.quiet = true;
-  TrainSummary sum;
-  try {
-    sum = train_new(c, dir, opts);
-  } catch (...) {
-    std::filesystem::remove_all(tmpl);
-    throw;
-  }
-  std::filesystem::remove_all(tmpl);
+  const TrainSummary sum = train_briefly(c);
   const int threads = c.trainer.threads > 0 ? c.trainer.threads : all_cores();
 
   // The update alone, same config and sizes, same threads.
@@ -332,6 +342,28 @@ BenchFigures bench_env(const std::string& env_id, double seconds, int num_envs, 
     figures.push_back({"frame_skip", static_cast<double>(skip)});
   }
   return figures;
+}
+
+RunCost measure_run_cost(Config c, int64_t timed_steps) {
+  // a warm-up long enough to fill a batch, short enough to be quick
+  c.trainer.learning_starts = std::max<int64_t>(c.agent.batch_size, 1000);
+  c.trainer.total_steps = c.trainer.learning_starts + timed_steps;
+  const TrainSummary sum = train_briefly(c);
+  RunCost cost;
+  cost.learn_steps_per_s = sum.learn_steps / std::max(1e-9, sum.learn_seconds);
+  // the warm-up and the evaluations step the env without updates
+  cost.random_steps_per_s = pooled_rate(c.env.id, 0.5, 1, 1);
+  return cost;
+}
+
+double estimate_run_seconds(const Config& c, const RunCost& cost) {
+  const double total = static_cast<double>(c.trainer.total_steps);
+  const double warm = std::min(total, static_cast<double>(c.trainer.learning_starts));
+  auto env = make_env(c.env.id, c.env.options);
+  const double episode = std::max(1, env->spec().max_episode_steps);
+  const double evals = c.trainer.eval_every > 0 ? std::floor(total / c.trainer.eval_every) : 1;
+  return warm / cost.random_steps_per_s + (total - warm) / cost.learn_steps_per_s +
+         evals * c.trainer.eval_episodes * episode / cost.random_steps_per_s;
 }
 
 }  // namespace ddpg

@@ -42,7 +42,7 @@ YAML::Node per_env(const YAML::Node& node, const std::string& env) {
   return YAML::Node();
 }
 
-// The config of one run: preset → base → variant → --set → steps, seed; one thread per worker
+// The config of one run: preset → base → per_env → variant → --set → steps, seed; one thread per worker
 // unless the grid or --set says otherwise. The preset is the variant's `preset:` if it names one,
 // else the grid's (one name, or a map env → name with a `default`), else zoo where the env has one.
 Config run_config(const YAML::Node& grid, const std::string& variant_yaml, const std::string& env,
@@ -78,6 +78,9 @@ Config run_config(const YAML::Node& grid, const std::string& variant_yaml, const
   }
   c.trainer.threads = 1;
   if (grid["base"]) apply_yaml(c, yaml_text(grid["base"]), "grid base", errors);
+  if (grid["per_env"] && grid["per_env"][env]) {
+    apply_yaml(c, yaml_text(grid["per_env"][env]), "grid per_env " + env, errors);
+  }
   if (variant.size() > 0) apply_yaml(c, yaml_text(variant), "variant", errors);
   for (const auto& s : opts.sets) apply_set(c, s, errors);
   // steps: one number for every env, or a map env → steps with an optional `default`
@@ -179,12 +182,13 @@ std::vector<SweepRun> plan_sweep(const SweepOptions& opts) {
   ConfigErrors errors;
   for (const auto& kv : grid) {
     const std::string key = kv.first.as<std::string>();
-    static const std::vector<std::string> known = {"question", "axis", "baseline", "envs",
-                                                   "seeds",    "preset", "steps", "base",
-                                                   "variants"};
+    static const std::vector<std::string> known = {"question", "axis",  "baseline", "envs",
+                                                   "seeds",    "preset", "steps",   "base",
+                                                   "per_env",  "variants"};
     if (std::find(known.begin(), known.end(), key) == known.end()) {
       errors.add("grid '" + opts.grid_file + "': unknown key '" + key +
-                 "' (keys: question, axis, baseline, envs, seeds, preset, steps, base, variants)");
+                 "' (keys: question, axis, baseline, envs, seeds, preset, steps, base, per_env, "
+                 "variants)");
     }
   }
   std::vector<std::string> envs = opts.envs;

@@ -18,6 +18,8 @@
 #include <utility>
 #include <vector>
 
+#include "ddpg/config.h"
+
 namespace ddpg {
 
 using BenchFigures = std::vector<std::pair<std::string, double>>;
@@ -63,5 +65,17 @@ struct TrainBenchOptions {
 };
 
 BenchFigures bench_train(const TrainBenchOptions& opts);
+
+// The speed of one run's config, measured by training it briefly (as bench train, on the config's
+// own threads): env steps/s while learning, and during the uniform-random warm-up (the env and
+// the loop alone, which also prices evaluation episodes).
+struct RunCost {
+  double learn_steps_per_s = 0;
+  double random_steps_per_s = 0;
+};
+RunCost measure_run_cost(Config cfg, int64_t timed_steps);
+// The wall seconds a whole run of `cfg` takes at that speed: warm-up, learning, and its
+// evaluations (counted as full-length episodes, an upper bound for envs that terminate early).
+double estimate_run_seconds(const Config& cfg, const RunCost& cost);
 
 }  // namespace ddpg

@@ -14,6 +14,8 @@
 //   steps: 20000         # optional trainer.total_steps for every run, or per env as preset
 //                        # ({Pendulum-v1: 20000, default: 300000})
 //   base: {trainer: {eval_every: 2000}}   # optional deltas for every run
+//   per_env:             # optional deltas for the runs of one env, applied after base
+//     Pendulum-v1: {trainer: {eval_every: 1000}}
 //   variants:            # name → deltas, applied after base; a variant's `preset:` replaces the
 //     gaussian: {noise: {type: gaussian}}          # grid's preset for its runs
 //     td3: {preset: td3}
