@@ -373,20 +373,26 @@ def anchor_section(runs, envs, variants, anchors, rng):
             if not group or not mine:
                 continue
             for a in sorted(mine, key=lambda a: not a.get("target")):
-                val, lo, hi = group_stat(group, a["protocol"], rng)
+                used = group
+                if a["protocol"] == "final_train":  # needs the training log (progress.csv)
+                    used = [r for r in group if r["episodes"]]
+                val, lo, hi = (group_stat(used, a["protocol"], rng) if used
+                               else (float("nan"),) * 3)
+                n = f"{len(used)}" if len(used) == len(group) else (
+                    f"{len(used)} of {len(group)} (the others kept no progress.csv)")
                 ratio = val / a["value"] if a["value"] else float("nan")
                 if a["value"] < 0:  # negative returns: the ratio of costs, inverted
                     ratio = a["value"] / val if val else float("nan")
                 verdict = ""
                 if a.get("target"):
-                    verdict = "yes" if ratio >= 0.85 else "**no**"
+                    verdict = ("yes" if ratio >= 0.85 else "**no**") if used else "n/a"
                 spread = f" ± {fmt(a['spread'])}" if a.get("spread") is not None else ""
-                rows.append(f"| {v} | {env} | {len(group)} | {PROTOCOLS[a['protocol']]} | "
+                rows.append(f"| {v} | {env} | {n} | {PROTOCOLS[a['protocol']]} | "
                             f"{fmt(val)} [{fmt(lo)}, {fmt(hi)}] | {fmt(a['value'])}{spread} | "
                             f"{a['short']} | {fmt(100 * ratio, 0)}% | {verdict} | "
                             f"{a.get('differences', '')} |")
                 if a.get("target"):
-                    headline.append({"variant": v, "env": env, "n": len(group), "ours": val,
+                    headline.append({"variant": v, "env": env, "n": len(used), "ours": val,
                                      "lo": lo, "hi": hi, "anchor": a["value"],
                                      "source": a["short"], "protocol": a["protocol"],
                                      "ratio": ratio})

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "ddpg/embedded.h"
@@ -134,6 +135,22 @@ void write_manifest(const SweepOptions& opts, const YAML::Node& grid,
   js["axis"] = grid["axis"] ? grid["axis"].as<std::string>() : "variant";
   if (grid["baseline"]) js["baseline"] = grid["baseline"].as<std::string>();
   js["runs"] = nlohmann::json::array();
+  // Runs that an earlier call listed and this one does not plan (it chose a subset with --envs,
+  // --seeds or --variants) stay listed, so that the report of the folder still finds them.
+  std::set<std::string> planned;
+  for (const auto& r : runs) planned.insert(r.dir.substr(opts.out.size() + 1));
+  const std::string path = opts.out + "/manifest.json";
+  if (file_exists(path)) {
+    try {
+      const nlohmann::json earlier = nlohmann::json::parse(read_file(path));
+      for (const auto& old : earlier.at("runs")) {
+        if (!planned.count(old.at("dir").get<std::string>())) js["runs"].push_back(old);
+      }
+    } catch (const std::exception& e) {
+      throw std::runtime_error("sweep: the existing " + path + " is unreadable (" + e.what() +
+                               "); move it aside and run again");
+    }
+  }
   for (const auto& r : runs) {
     js["runs"].push_back({{"variant", r.variant},
                           {"env", r.env},
@@ -142,7 +159,7 @@ void write_manifest(const SweepOptions& opts, const YAML::Node& grid,
                           {"status", r.status},
                           {"total_steps", r.config.trainer.total_steps}});
   }
-  write_file_atomic(opts.out + "/manifest.json", js.dump(2) + "\n");
+  write_file_atomic(path, js.dump(2) + "\n");
 }
 
 // A grid file's text: the path itself, or a grid shipped in configs/ablations or

@@ -10,7 +10,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <tuple>
@@ -388,6 +390,135 @@ TEST(Smoke, SweepRejectsBadGrids) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("unknown key 'variantz'"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("unknown env id 'Pendulum-v0'"), std::string::npos) << r.output;
+}
+
+// A sweep over a subset (--variants, --envs, --seeds) leaves the other runs in the manifest, so the
+// folder's report still finds them.
+TEST(Smoke, SweepSubsetsKeepTheManifestWhole) {
+  const std::string dir = temp_dir();
+  const std::string grid = dir + "/tiny.yaml";
+  write_file_atomic(grid, R"(envs: [Pendulum-v1]
+seeds: [0]
+preset: none
+steps: 300
+base:
+  agent: {hidden: [8, 8], batch_size: 8, buffer_size: 1000}
+  trainer: {learning_starts: 100, eval_every: 0, eval_episodes: 1}
+variants:
+  a: {}
+  b: {noise: {type: none}}
+)");
+  const std::string out = dir + "/s";
+  CommandResult r = run_command("sweep " + grid + " --out " + out + " --variants b --jobs 1 -q");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_command("sweep " + grid + " --out " + out + " --variants a --jobs 1 -q");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto manifest = nlohmann::json::parse(read_file(out + "/manifest.json"));
+  std::set<std::string> variants;
+  for (const auto& run : manifest.at("runs")) variants.insert(run.at("variant"));
+  EXPECT_EQ(variants, (std::set<std::string>{"a", "b"})) << manifest.dump();
+  EXPECT_EQ(manifest.at("runs").size(), 2u) << manifest.dump();
+  r = run_command("sweep " + grid + " --out " + out + " --jobs 1 -q");  // both done: no duplicates
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(nlohmann::json::parse(read_file(out + "/manifest.json")).at("runs").size(), 2u);
+}
+
+// meta.json says what produced a run: commit, build, CPU, threads; each process of the run adds a
+// segment, and wall_seconds sums them.
+TEST(Smoke, MetaRecordsProvenanceOfEachProcess) {
+  const std::string dir = temp_dir() + "/run";
+  CommandResult r = run_command("train --env Pendulum-v1 --steps 400 -q --out " + dir +
+                                tiny_set_args());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_command("train --resume " + dir + " --steps 700 -q");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto meta = nlohmann::json::parse(read_file(dir + "/meta.json"));
+  const std::string commit = meta.at("commit");
+  EXPECT_TRUE(commit == "unknown" || commit.size() == 40) << commit;
+  EXPECT_EQ(meta.at("build_type"), "Release");
+  EXPECT_FALSE(meta.at("cpu").get<std::string>().empty());
+  EXPECT_EQ(meta.at("threads"), 1);
+  EXPECT_EQ(meta.at("env"), "Pendulum-v1");
+  const auto& segs = meta.at("segments");
+  ASSERT_EQ(segs.size(), 2u);
+  EXPECT_EQ(segs[0].at("from_step"), 0);
+  EXPECT_EQ(segs[0].at("to_step"), 400);
+  EXPECT_EQ(segs[1].at("from_step"), 400);  // resumed from the final checkpoint of the first run
+  EXPECT_EQ(segs[1].at("to_step"), 700);
+  EXPECT_TRUE(segs[1].at("finished").get<bool>());
+  const double wall = meta.at("wall_seconds");
+  const auto summary = nlohmann::json::parse(read_file(dir + "/summary.json"));
+  EXPECT_NEAR(wall, summary.at("seconds").get<double>(), 0.05);
+  EXPECT_GT(wall, 0.0);
+}
+
+// The report puts a published number beside ours under the anchor's protocol, and a grid's
+// --estimate prints its cost.
+TEST(Smoke, ReportWithAnchorsAndSweepEstimate) {
+  const std::string dir = temp_dir();
+  const std::string grid = dir + "/tiny.yaml";
+  write_file_atomic(grid, R"(question: Tiny benchmark
+axis: algorithm
+baseline: slow
+envs: [Pendulum-v1]
+seeds: [0, 1, 2]
+preset: none
+steps: 1200
+base:
+  agent: {hidden: [16, 16], batch_size: 16, buffer_size: 3000}
+  trainer: {learning_starts: 200, eval_every: 200, eval_episodes: 1}
+variants:
+  slow: {agent: {actor_lr: 1.0e-5}}
+  fast: {}
+)");
+  write_file_atomic(dir + "/anchors.yaml", R"y(anchors:
+  - {variant: fast, env: Pendulum-v1, value: -1000.0, protocol: max_mean_curve, target: true,
+     source: "A made-up paper (nowhere)", differences: "none"}
+  - {variant: slow, env: Pendulum-v1, value: -2000.0, protocol: final_train, target: false,
+     source: "Another one (nowhere)"}
+)y");
+  CommandResult r = run_command("sweep " + grid + " --out " + dir + "/s --estimate 200 -q");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("core_hours_all="), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("fast"), std::string::npos) << r.output;
+  EXPECT_FALSE(file_exists(dir + "/s/manifest.json")) << "--estimate ran the sweep";
+  r = run_command("sweep " + grid + " --out " + dir + "/s --jobs 2 -q");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_command("report " + dir + "/s --anchors " + dir + "/anchors.yaml");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string md = read_file(dir + "/s/report/report.md");
+  EXPECT_NE(md.find("## Against the published numbers"), std::string::npos) << md;
+  EXPECT_NE(md.find("| fast | Pendulum-v1 | 3 | maximum of the mean-over-seeds evaluation curve"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("A made-up paper"), std::string::npos);
+  EXPECT_NE(md.find("## Each variant against `slow`"), std::string::npos) << md;
+  EXPECT_NE(md.find("## Provenance"), std::string::npos);
+  EXPECT_TRUE(file_exists(dir + "/s/report/curves_Pendulum-v1.png"));
+  const auto headline = nlohmann::json::parse(read_file(dir + "/s/report/headline.json"));
+  ASSERT_EQ(headline.size(), 1u);  // target anchors only
+  EXPECT_EQ(headline[0].at("variant"), "fast");
+  // the figure is the maximum over steps of the mean over seeds of eval.csv
+  std::map<int64_t, double> sum;
+  for (int seed = 0; seed < 3; ++seed) {
+    std::istringstream in(
+        read_file(dir + "/s/fast/Pendulum-v1/seed_" + std::to_string(seed) + "/eval.csv"));
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line)) {
+      sum[std::stoll(line)] += std::stod(line.substr(line.find(',') + 1)) / 3;
+    }
+  }
+  double best = -1e300;
+  for (const auto& [step, v] : sum) best = std::max(best, v);
+  EXPECT_NEAR(headline[0].at("ours").get<double>(), best, 1e-6);
+  // an answer written beside the data is quoted
+  write_file_atomic(dir + "/s/answer.md", "Fast learns faster: a written answer.\n");
+  r = run_command("report " + dir + "/s --anchors none --out " + dir + "/r2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string md2 = read_file(dir + "/r2/report.md");
+  EXPECT_NE(md2.find("## Answer\n\nFast learns faster"), std::string::npos) << md2;
+  EXPECT_EQ(md2.find("## Against the published numbers"), std::string::npos);
 }
 
 TEST(Smoke, BenchCommandsPrintTheirFigures) {
