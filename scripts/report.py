@@ -391,11 +391,10 @@ def anchor_section(runs, envs, variants, anchors, rng):
                             f"{fmt(val)} [{fmt(lo)}, {fmt(hi)}] | {fmt(a['value'])}{spread} | "
                             f"{a['short']} | {fmt(100 * ratio, 0)}% | {verdict} | "
                             f"{a.get('differences', '')} |")
-                if a.get("target"):
-                    headline.append({"variant": v, "env": env, "n": len(used), "ours": val,
-                                     "lo": lo, "hi": hi, "anchor": a["value"],
-                                     "source": a["short"], "protocol": a["protocol"],
-                                     "ratio": ratio})
+                headline.append({"variant": v, "env": env, "n": len(used), "ours": val,
+                                 "lo": lo, "hi": hi, "anchor": a["value"],
+                                 "source": a["short"], "protocol": a["protocol"],
+                                 "ratio": ratio, "target": bool(a.get("target"))})
     if rows:
         lines += ["## Against the published numbers", "",
                   "Our figure is computed under each anchor's own protocol (mean over seeds, "
@@ -586,7 +585,9 @@ def main():
         f.write("\n".join(lines))
     if headline:
         with open(os.path.join(args.out, "headline.json"), "w") as f:
-            json.dump(headline, f, indent=1)
+            # NaN (a figure that could not be computed) as null: strict JSON readers refuse NaN
+            json.dump([{k: (None if isinstance(x, float) and math.isnan(x) else x)
+                        for k, x in row.items()} for row in headline], f, indent=1)
     print(os.path.join(args.out, "report.md"))
     for fname in figures:
         print(os.path.join(args.out, fname))

@@ -496,8 +496,10 @@ variants:
   EXPECT_NE(md.find("## Provenance"), std::string::npos);
   EXPECT_TRUE(file_exists(dir + "/s/report/curves_Pendulum-v1.png"));
   const auto headline = nlohmann::json::parse(read_file(dir + "/s/report/headline.json"));
-  ASSERT_EQ(headline.size(), 1u);  // target anchors only
-  EXPECT_EQ(headline[0].at("variant"), "fast");
+  ASSERT_EQ(headline.size(), 2u);  // every anchor, the criterion's ones flagged
+  EXPECT_EQ(headline[0].at("variant"), "slow");
+  EXPECT_FALSE(headline[0].at("target").get<bool>());
+  EXPECT_TRUE(headline[1].at("target").get<bool>());
   // the figure is the maximum over steps of the mean over seeds of eval.csv
   std::map<int64_t, double> sum;
   for (int seed = 0; seed < 3; ++seed) {
@@ -511,7 +513,8 @@ variants:
   }
   double best = -1e300;
   for (const auto& [step, v] : sum) best = std::max(best, v);
-  EXPECT_NEAR(headline[0].at("ours").get<double>(), best, 1e-6);
+  EXPECT_EQ(headline[1].at("variant"), "fast");
+  EXPECT_NEAR(headline[1].at("ours").get<double>(), best, 1e-6);
   // an answer written beside the data is quoted
   write_file_atomic(dir + "/s/answer.md", "Fast learns faster: a written answer.\n");
   r = run_command("report " + dir + "/s --anchors none --out " + dir + "/r2");
