@@ -58,12 +58,12 @@ double peak_of(int threads, double seconds, int* width) {
 // The agent's batch filled with seeded random transitions (none terminated).
 Batch& random_batch(Agent& agent) {
   Batch& b = agent.batch();
-  torch::manual_seed(0);
-  b.obs.normal_();
-  b.next_obs.normal_();
-  b.action.uniform_(-1, 1);
-  b.reward.normal_();
-  b.terminated.zero_();
+  Rng rng(0);
+  for (auto& x : b.obs) x = static_cast<float>(rng.normal());
+  for (auto& x : b.next_obs) x = static_cast<float>(rng.normal());
+  for (auto& x : b.action) x = static_cast<float>(rng.uniform(-1, 1));
+  for (auto& x : b.reward) x = static_cast<float>(rng.normal());
+  std::fill(b.terminated.begin(), b.terminated.end(), 0.0f);
   return b;
 }
 
@@ -83,7 +83,6 @@ BenchFigures bench_peak(double seconds, int threads) {
 }
 
 BenchFigures bench_update(const UpdateBenchOptions& o) {
-  torch::set_num_threads(1);
   AgentConfig cfg;
   cfg.hidden = o.hidden;
   cfg.batch_size = o.batch;
@@ -123,7 +122,6 @@ BenchFigures bench_update(const UpdateBenchOptions& o) {
 }
 
 BenchFigures bench_act(const ActBenchOptions& o) {
-  torch::set_num_threads(1);
   AgentConfig cfg;
   cfg.hidden = o.hidden;
   cfg.batch_size = 1;
@@ -139,25 +137,7 @@ BenchFigures bench_act(const ActBenchOptions& o) {
                             },
                             o.seconds) *
                         1e3 / kCalls;
-  // LibTorch's generic path: a (1, obs_dim) tensor through the module's forward.
-  torch::Tensor x = torch::zeros({1, o.obs_dim});
-  const int kTorchCalls = 100;
-  const double torch_us =
-      time_ms(
-          [&] {
-            torch::NoGradGuard g;
-            for (int i = 0; i < kTorchCalls; ++i) {
-              float* px = x.data_ptr<float>();
-              for (int j = 0; j < o.obs_dim; ++j) px[j] = static_cast<float>(obs[j]);
-              const torch::Tensor a = agent.actor()->forward(x);
-              std::memcpy(action.data(), a.data_ptr<float>(), sizeof(float) * o.act_dim);
-            }
-          },
-          o.seconds) *
-      1e3 / kTorchCalls;
   return {{"act_us", act_us},
-          {"torch_act_us", torch_us},
-          {"speedup", torch_us / act_us},
           {"macs", static_cast<double>(agent.engine().actor_shape().macs_per_row())}};
 }
 
@@ -212,7 +192,6 @@ BenchFigures bench_train(const TrainBenchOptions& o) {
   auto env = make_env(c.env.id, c.env.options);
   Agent agent(c.agent, env->spec().obs_dim, env->spec().act_dim, 0);
   agent.set_threads(threads);
-  torch::set_num_threads(1);
   Batch& b = random_batch(agent);
   const double update_ms = time_ms([&] { agent.update(b); }, 2.0);
   const double steps_per_s = sum.learn_steps / sum.learn_seconds;

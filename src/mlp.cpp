@@ -130,6 +130,33 @@ Activation parse_activation(const std::string& name) {
   throw std::invalid_argument("unknown activation '" + name + "'");
 }
 
+std::vector<MlpTensor> mlp_tensors(const MlpShape& s) {
+  std::vector<MlpTensor> t;
+  for (int i = 0; i < s.layers(); ++i) {
+    t.push_back({s.weight_offset(i), int64_t{s.layer_out(i)} * s.layer_in(i), false});
+    t.push_back({s.bias_offset(i), s.layer_out(i), false});
+    if (s.layer_norm && i + 1 < s.layers()) {
+      t.push_back({s.ln_gain_offset(i), s.layer_out(i), true});
+      t.push_back({s.ln_bias_offset(i), s.layer_out(i), true});
+    }
+  }
+  return t;
+}
+
+void mlp_init(const MlpShape& s, double final_init, Rng& rng, float* params) {
+  for (int i = 0; i < s.layers(); ++i) {
+    const bool out = i + 1 == s.layers();
+    const double bound = out && final_init > 0 ? final_init : 1.0 / std::sqrt(s.layer_in(i));
+    const int64_t n = int64_t{s.layer_out(i)} * s.layer_in(i) + s.layer_out(i);  // W, then b
+    float* p = params + s.weight_offset(i);
+    for (int64_t j = 0; j < n; ++j) p[j] = static_cast<float>(rng.uniform(-bound, bound));
+    if (s.layer_norm && !out) {
+      std::fill_n(params + s.ln_gain_offset(i), s.layer_out(i), 1.0f);
+      std::fill_n(params + s.ln_bias_offset(i), s.layer_out(i), 0.0f);
+    }
+  }
+}
+
 int MlpShape::layer_in(int i) const {
   int w = i == 0 ? in : hidden[i - 1];
   if (i == extra_at) w += extra;

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <omp.h>
 #include <thread>
 
 #include "ddpg/agent.h"
@@ -36,7 +37,7 @@ enum Stream : uint64_t {
   kReplayStream,
   kNoiseStream,
   kEvalStream,
-  kTorchStream
+  kAgentStream  // network initialisation, and the agent's own stream derived from it
 };
 
 const char* kProgressHeader =
@@ -79,7 +80,7 @@ class Loop {
     const int threads = cfg.trainer.threads > 0
                             ? cfg.trainer.threads
                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    torch::set_num_threads(threads);
+    omp_set_num_threads(threads);  // the OpenMP pool of the update (and of OpenBLAS)
     const int n = cfg.trainer.num_envs;
     std::vector<std::unique_ptr<Env>> envs;
     for (int i = 0; i < n; ++i) envs.push_back(make_env(cfg.env.id, cfg.env.options));
@@ -88,7 +89,7 @@ class Loop {
     eval_env_ = make_env(cfg.env.id, cfg.env.options);
     const EnvSpec& spec = pool_->env(0).spec();
     agent_ = std::make_unique<Agent>(cfg.agent, spec.obs_dim, spec.act_dim,
-                                     Rng::derive(seed, kTorchStream));
+                                     Rng::derive(seed, kAgentStream));
     agent_->set_threads(threads);
     replay_ = std::make_unique<ReplayBuffer>(cfg.agent.buffer_size, spec.obs_dim, spec.act_dim);
     if (cfg.noise.type == "param") agent_->enable_param_noise(cfg.noise);
@@ -407,9 +408,8 @@ class Loop {
   void learn() {
     Batch& b = agent_->batch();
     replay_->sample_indices(replay_rng_, cfg_.agent.batch_size, indices_);
-    replay_->gather(indices_, b.obs.data_ptr<float>(), b.action.data_ptr<float>(),
-                    b.reward.data_ptr<float>(), b.next_obs.data_ptr<float>(),
-                    b.terminated.data_ptr<float>(), b.discount.data_ptr<float>());
+    replay_->gather(indices_, b.obs.data(), b.action.data(), b.reward.data(), b.next_obs.data(),
+                    b.terminated.data(), b.discount.data());
     last_stats_ = agent_->update(b);
   }
 

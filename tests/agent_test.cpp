@@ -1,9 +1,13 @@
-// Agent: Polyak averaging and Bellman targets against their formulas, target networks are deep
-// copies, Adam matches LibTorch's, the paper's critic variant, save/load, and a one-step bandit the
-// actor must solve.
+// Agent: initialisation, target networks are copies, the paper's critic variant, target-noise
+// draws, the policy delay, save/load, a one-step bandit the actor must solve; and the update
+// engine's threading (results independent of the thread count, replicas in step) and its list of
+// multiplies. The update's arithmetic is checked against LibTorch in oracle_test.cpp.
 #include "ddpg/agent.h"
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
 
 #include "ddpg/rng.h"
 #include "tests/test_batches.h"
@@ -18,72 +22,47 @@ AgentConfig small_config() {
   return c;
 }
 
-TEST(Networks, PolyakMatchesFormula) {
+std::vector<float> copy_of(const float* p, const MlpShape& s) { return {p, p + s.size()}; }
+bool equal(const float* p, const std::vector<float>& v) { return std::equal(v.begin(), v.end(), p); }
+
+TEST(Agent, InitialisationIsSeededAndWithinTheLinearBounds) {
   AgentConfig c = small_config();
-  torch::manual_seed(0);
-  MlpActor online(3, 2, c), target(3, 2, c);
-  std::vector<torch::Tensor> before;
-  for (auto& p : target->parameters()) before.push_back(p.detach().clone());
-  polyak_update(*target, *online, 0.1);
-  auto t = target->parameters();
-  auto o = online->parameters();
-  for (size_t i = 0; i < t.size(); ++i) {
-    EXPECT_TRUE(torch::allclose(t[i], 0.1 * o[i] + 0.9 * before[i], 1e-6, 1e-7));
+  c.layer_norm = "actor";
+  Agent a(c, 3, 2, 0), b(c, 3, 2, 0), other(c, 3, 2, 1);
+  const MlpShape& s = a.engine().actor_shape();
+  EXPECT_TRUE(equal(b.actor(), copy_of(a.actor(), s)));
+  EXPECT_FALSE(equal(other.actor(), copy_of(a.actor(), s)));
+  for (const MlpTensor& t : mlp_tensors(s)) {
+    const float* p = a.actor() + t.offset;
+    if (t.layer_norm) {  // gains 1, then biases 0
+      const float v = p[0];
+      EXPECT_TRUE(v == 1.0f || v == 0.0f);
+      for (int64_t i = 0; i < t.size; ++i) EXPECT_EQ(p[i], v);
+      continue;
+    }
+    int layer = 0;  // the layer the tensor belongs to
+    for (int i = 0; i < s.layers(); ++i) {
+      if (t.offset >= s.weight_offset(i)) layer = i;
+    }
+    const double bound = 1.0 / std::sqrt(s.layer_in(layer));
+    double max_abs = 0.0;
+    for (int64_t i = 0; i < t.size; ++i) max_abs = std::max(max_abs, double{std::abs(p[i])});
+    EXPECT_LE(max_abs, bound);
+    EXPECT_GT(max_abs, 0.5 * bound);  // spread over the range, not a constant
   }
 }
 
-TEST(Agent, TargetsAreDeepCopies) {
+TEST(Agent, TargetsAreCopiesNotAliases) {
   Agent agent(small_config(), 3, 2, 0);
-  auto a = agent.actor()->parameters();
-  auto at = agent.actor_target()->parameters();
-  for (size_t i = 0; i < a.size(); ++i) {
-    EXPECT_TRUE(torch::equal(a[i], at[i]));
-    EXPECT_NE(a[i].data_ptr(), at[i].data_ptr());
-  }
-  {
-    torch::NoGradGuard g;
-    a[0].add_(1.0);
-  }
-  EXPECT_FALSE(torch::equal(a[0], at[0]));
-}
-
-TEST(Agent, BellmanTargetStopsOnlyAtTermination) {
-  AgentConfig c = small_config();
-  c.gamma = 0.9;
-  Agent agent(c, 3, 2, 1);
-  Batch& b = agent.batch();
-  fill_random(b);
-  b.terminated[0][0] = 1.0;  // terminated: y = r
-  // row 1 is a time-limit cut: stored as not terminated, so it bootstraps like any other row
-  const torch::Tensor y = agent.bellman_target(b);
-  torch::NoGradGuard g;
-  const torch::Tensor q_next =
-      agent.critic_target()->forward(b.next_obs, agent.actor_target()->forward(b.next_obs));
-  EXPECT_FLOAT_EQ(y[0][0].item<float>(), b.reward[0][0].item<float>());
-  for (int i = 1; i < 8; ++i) {
-    EXPECT_NEAR(y[i][0].item<float>(),
-                b.reward[i][0].item<float>() + 0.9f * q_next[i][0].item<float>(), 1e-5);
-  }
-}
-
-TEST(Agent, FlatAdamMatchesLibTorch) {
-  torch::manual_seed(3);
-  torch::Tensor p1 = torch::randn({5, 4});
-  torch::Tensor p2 = p1.clone().requires_grad_(true);
-  FlatAdam ours(20, 0.01, 0.1);
-  torch::optim::Adam ref({p2}, torch::optim::AdamOptions(0.01).weight_decay(0.1));
-  for (int i = 0; i < 20; ++i) {
-    const torch::Tensor x = torch::randn({4});
-    // ∂/∂p Σ (p x)² = 2 (p x) xᵀ
-    const torch::Tensor g = (2 * p1.matmul(x)).unsqueeze(1) * x.unsqueeze(0);
-    const simd::AdamCoefficients c = ours.next_step();
-    ours.apply(p1.data_ptr<float>(), g.contiguous().data_ptr<float>(), 0, 20, c);
-    ref.zero_grad();
-    (p2.matmul(x).pow(2).sum()).backward();
-    ref.step();
-  }
-  EXPECT_EQ(ours.steps(), 20);
-  EXPECT_TRUE(torch::allclose(p1, p2.detach(), 1e-5, 1e-6));
+  const MlpShape& s = agent.engine().actor_shape();
+  EXPECT_TRUE(equal(agent.actor_target(), copy_of(agent.actor(), s)));
+  EXPECT_NE(agent.actor(), agent.actor_target());
+  const std::vector<float> target = copy_of(agent.actor_target(), s);
+  agent.actor()[0] += 1.0f;
+  agent.parameters_changed();
+  EXPECT_TRUE(equal(agent.actor_target(), target));
+  const MlpShape& cs = agent.engine().critic_shape();
+  EXPECT_TRUE(equal(agent.critic_target(), copy_of(agent.critic(), cs)));
 }
 
 TEST(Agent, PaperCriticTakesTheActionAtTheSecondLayer) {
@@ -92,34 +71,35 @@ TEST(Agent, PaperCriticTakesTheActionAtTheSecondLayer) {
   c.final_init = 3e-3;
   c.layer_norm = "both";
   Agent agent(c, 3, 2, 0);
-  auto params = agent.critic()->named_parameters();
-  EXPECT_EQ(params["fc0.weight"].size(1), 3);       // observation only
-  EXPECT_EQ(params["fc1.weight"].size(1), 32 + 2);  // hidden + action
-  EXPECT_LE(params["out.weight"].abs().max().item<float>(), 3e-3f);
-  EXPECT_TRUE(params.contains("ln0.weight"));
-  EXPECT_TRUE(agent.actor()->named_parameters().contains("ln1.weight"));
-  Batch& b = agent.batch();
-  fill_random(b);
-  EXPECT_NO_THROW(agent.update(b));
+  const MlpShape& s = agent.engine().critic_shape();
+  EXPECT_EQ(s.layer_in(0), 3);       // observation only
+  EXPECT_EQ(s.layer_in(1), 32 + 2);  // hidden + action
+  EXPECT_TRUE(s.layer_norm);
+  EXPECT_TRUE(agent.engine().actor_shape().layer_norm);
+  const int last = s.layers() - 1;
+  for (int64_t i = s.weight_offset(last); i < s.size(); ++i) {
+    EXPECT_LE(std::abs(agent.critic()[i]), 3e-3f);
+  }
+  fill_random(agent.batch());
+  EXPECT_NO_THROW(agent.update(agent.batch()));
 }
 
 TEST(Agent, SaveLoadRestoresEverything) {
   AgentConfig c = small_config();
+  c.target_noise = 0.2;  // the agent's own stream is part of its state
   Agent a(c, 3, 2, 0), b(c, 3, 2, 99);
-  for (Agent* ag : {&a}) {
-    Batch& bt = ag->batch();
-    fill_random(bt);
-    for (int i = 0; i < 5; ++i) ag->update(bt);
-  }
+  fill_random(a.batch());
+  for (int i = 0; i < 5; ++i) a.update(a.batch());
   ArchiveWriter w("AGENT___", 1);
   a.save(w);
   ArchiveReader r(w.finish(), "AGENT___", 1, "t");
   b.load(r);
-  b.batch().copy_from_for_test(a.batch());
+  b.batch() = a.batch();
   const UpdateStats sa = a.update(a.batch()), sb = b.update(b.batch());
   EXPECT_EQ(sa.critic_loss, sb.critic_loss);
   EXPECT_EQ(sa.actor_loss, sb.actor_loss);
   EXPECT_EQ(a.updates(), b.updates());
+  EXPECT_TRUE(equal(b.actor(), copy_of(a.actor(), a.engine().actor_shape())));
 }
 
 TEST(Agent, LoadRefusesOtherArchitecture) {
@@ -133,64 +113,81 @@ TEST(Agent, LoadRefusesOtherArchitecture) {
   EXPECT_THROW(b.load(r), Error);
 }
 
-TEST(Agent, TwinCriticsTargetTakesTheMin) {
-  AgentConfig c = small_config();
-  c.n_critics = 2;
-  c.gamma = 0.5;
-  Agent agent(c, 3, 2, 4);
-  Batch& b = agent.batch();
-  fill_random(b);
-  const torch::Tensor y = agent.bellman_target(b);
-  torch::NoGradGuard g;
-  const torch::Tensor a = agent.actor_target()->forward(b.next_obs);
-  const torch::Tensor q1 = agent.critic_target(0)->forward(b.next_obs, a);
-  const torch::Tensor q2 = agent.critic_target(1)->forward(b.next_obs, a);
-  EXPECT_FALSE(torch::equal(q1, q2));  // independently initialised
-  EXPECT_TRUE(torch::allclose(y, b.reward + 0.5 * torch::min(q1, q2), 1e-5, 1e-6));
-}
-
 TEST(Agent, PolicyDelayUpdatesActorAndTargetsEveryOtherStep) {
   AgentConfig c = small_config();
   c.policy_delay = 2;
   Agent agent(c, 3, 2, 0);
   fill_random(agent.batch());
-  auto snapshot = [](torch::nn::Module& m) {
-    std::vector<torch::Tensor> v;
-    for (auto& p : m.parameters()) v.push_back(p.detach().clone());
-    return v;
-  };
-  auto same = [](torch::nn::Module& m, const std::vector<torch::Tensor>& v) {
-    auto p = m.parameters();
-    for (size_t i = 0; i < p.size(); ++i) {
-      if (!torch::equal(p[i], v[i])) return false;
-    }
-    return true;
-  };
-  const auto actor0 = snapshot(*agent.actor()), target0 = snapshot(*agent.critic_target());
-  const auto critic0 = snapshot(*agent.critic());
+  const MlpShape& as = agent.engine().actor_shape();
+  const MlpShape& cs = agent.engine().critic_shape();
+  const auto actor0 = copy_of(agent.actor(), as), target0 = copy_of(agent.critic_target(), cs);
+  const auto critic0 = copy_of(agent.critic(), cs);
   agent.update(agent.batch());
-  EXPECT_TRUE(same(*agent.actor(), actor0));
-  EXPECT_TRUE(same(*agent.critic_target(), target0));
-  EXPECT_FALSE(same(*agent.critic(), critic0));
+  EXPECT_TRUE(equal(agent.actor(), actor0));
+  EXPECT_TRUE(equal(agent.critic_target(), target0));
+  EXPECT_FALSE(equal(agent.critic(), critic0));
   agent.update(agent.batch());
-  EXPECT_FALSE(same(*agent.actor(), actor0));
-  EXPECT_FALSE(same(*agent.critic_target(), target0));
+  EXPECT_FALSE(equal(agent.actor(), actor0));
+  EXPECT_FALSE(equal(agent.critic_target(), target0));
 }
 
-TEST(Agent, TargetSmoothingNoiseIsClipped) {
-  AgentConfig c = small_config();
-  c.gamma = 1.0;
-  Agent plain(c, 3, 2, 0);
-  c.target_noise = 10.0;  // huge noise: every draw is clipped
-  c.target_noise_clip = 0.05;
-  Agent smooth(c, 3, 2, 0);
-  fill_random(plain.batch());
-  smooth.batch().copy_from_for_test(plain.batch());
-  const torch::Tensor y0 = plain.bellman_target(plain.batch());
-  const torch::Tensor y1 = smooth.bellman_target(smooth.batch());
-  EXPECT_FALSE(torch::equal(y0, y1));
-  // the noisy target action stays within ±clip of π'(s'), so Q' moves by a bounded amount
-  EXPECT_LT((y0 - y1).abs().max().item<float>(), 1.0f);
+TEST(Agent, TargetSmoothingNoiseIsClippedAndDrawnPerSampleOrShared) {
+  for (const std::string draw : {"per_sample", "shared"}) {
+    AgentConfig c = small_config();
+    c.target_noise = 10.0;  // huge noise: every draw is clipped
+    c.target_noise_clip = 0.05;
+    c.target_noise_draw = draw;
+    Agent agent(c, 3, 2, 0);
+    EXPECT_EQ(agent.last_target_draws().eps, nullptr);  // no update yet
+    fill_random(agent.batch());
+    agent.update(agent.batch());
+    const TargetDraws d = agent.last_target_draws();
+    ASSERT_NE(d.eps, nullptr);
+    EXPECT_EQ(d.eps_rows, draw == "shared" ? 1 : 8);
+    bool both_signs[2] = {false, false};
+    for (int i = 0; i < d.eps_rows * 2; ++i) {
+      EXPECT_EQ(std::abs(d.eps[i]), 0.05f) << draw;
+      both_signs[d.eps[i] > 0] = true;
+    }
+    if (draw == "per_sample") {
+      EXPECT_TRUE(both_signs[0] && both_signs[1]);
+    }
+    EXPECT_EQ(d.target_actor, nullptr);
+  }
+}
+
+TEST(Agent, TargetWeightNoisePerturbsACopyNotTheTargetNet) {
+  for (const std::string draw : {"all", "per_matrix"}) {
+    AgentConfig c = small_config();
+    c.layer_norm = "actor";
+    c.target_weight_noise = 0.1;
+    c.target_weight_noise_draw = draw;
+    c.policy_delay = 2;  // the target stays put on the first update
+    Agent agent(c, 3, 2, 0);
+    const MlpShape& s = agent.engine().actor_shape();
+    const auto target = copy_of(agent.actor_target(), s);
+    fill_random(agent.batch());
+    agent.update(agent.batch());
+    EXPECT_TRUE(equal(agent.actor_target(), target)) << draw;
+    const float* noisy = agent.last_target_draws().target_actor;
+    ASSERT_NE(noisy, nullptr);
+    for (const MlpTensor& t : mlp_tensors(s)) {
+      double sq = 0.0, rms = 0.0;
+      for (int64_t i = 0; i < t.size; ++i) {
+        const double d = noisy[t.offset + i] - target[t.offset + i];
+        sq += d * d;
+        rms += double{target[t.offset + i]} * target[t.offset + i];
+      }
+      sq = std::sqrt(sq / t.size);
+      rms = std::sqrt(rms / t.size);
+      if (t.layer_norm) {
+        EXPECT_EQ(sq, 0.0) << "LayerNorm is never perturbed";
+      } else if (t.size >= 500) {  // the noise's std: σ, or σ × the tensor's RMS
+        const double want = draw == "all" ? 0.1 : 0.1 * rms;
+        EXPECT_NEAR(sq, want, 0.15 * want) << draw << " tensor at " << t.offset;
+      }
+    }
+  }
 }
 
 // A one-step bandit: any observation, reward −(a − 0.5)², the episode ends at once (γ irrelevant).
@@ -207,13 +204,13 @@ TEST(Agent, SolvesOneStepBandit) {
   for (int it = 0; it < 2000; ++it) {
     for (int i = 0; i < c.batch_size; ++i) {
       const float a = static_cast<float>(rng.uniform(-1, 1));
-      b.obs[i][0] = static_cast<float>(rng.normal());
-      b.obs[i][1] = static_cast<float>(rng.normal());
-      b.action[i][0] = a;
-      b.reward[i][0] = -(a - 0.5f) * (a - 0.5f);
-      b.terminated[i][0] = 1.0f;
+      b.obs[2 * i] = static_cast<float>(rng.normal());
+      b.obs[2 * i + 1] = static_cast<float>(rng.normal());
+      b.action[i] = a;
+      b.reward[i] = -(a - 0.5f) * (a - 0.5f);
+      b.terminated[i] = 1.0f;
     }
-    b.next_obs.copy_(b.obs);
+    b.next_obs = b.obs;
     agent.update(b);
   }
   float action;
@@ -223,6 +220,81 @@ TEST(Agent, SolvesOneStepBandit) {
     worst = std::max(worst, std::abs(action - 0.5));
   }
   EXPECT_LT(worst, 0.1) << "the actor did not find the bandit's best action 0.5";
+}
+
+TEST(Engine, ResultsDoNotDependOnTheThreadCount) {
+  AgentConfig c;
+  c.hidden = {32, 32};
+  c.batch_size = 32;
+  c.n_critics = 2;
+  c.batch_shards = 4;
+  Agent one(c, 4, 2, 3), two(c, 4, 2, 3);
+  one.set_threads(1);
+  two.set_threads(2);
+  EXPECT_EQ(two.engine().threads(), 2);
+  for (int k = 0; k < 5; ++k) {
+    fill_random(one.batch());
+    two.batch() = one.batch();
+    const UpdateStats a = one.update(one.batch()), b = two.update(two.batch());
+    EXPECT_EQ(a.critic_loss, b.critic_loss);
+  }
+  EXPECT_TRUE(equal(two.actor(), copy_of(one.actor(), one.engine().actor_shape())));
+}
+
+// Each thread beyond the first steps its own replica of the parameters, targets and moments; the
+// replicas must stay equal to the bound buffers bit for bit, with clipping (its own reduction
+// path) and a delayed actor, and follow a checkpoint load.
+TEST(Engine, ReplicasStayEqualToTheBoundBuffers) {
+  AgentConfig c;
+  c.hidden = {32, 24};
+  c.batch_size = 30;
+  c.n_critics = 2;
+  c.policy_delay = 2;
+  c.batch_shards = 3;
+  for (double clip : {0.0, 0.05}) {
+    c.grad_clip = clip;
+    Agent a(c, 5, 2, 7), b(c, 5, 2, 8);
+    a.set_threads(2);
+    b.set_threads(2);
+    ASSERT_TRUE(a.engine().replicas_in_sync());
+    for (int k = 0; k < 5; ++k) {
+      fill_random(a.batch());
+      a.update(a.batch());
+      EXPECT_TRUE(a.engine().replicas_in_sync()) << "clip " << clip << ", update " << k;
+    }
+    ArchiveWriter w("AGENT___", 1);
+    a.save(w);
+    ArchiveReader r(w.finish(), "AGENT___", 1, "t");
+    b.load(r);
+    EXPECT_TRUE(b.engine().replicas_in_sync());
+    b.batch() = a.batch();
+    EXPECT_EQ(a.update(a.batch()).critic_loss, b.update(b.batch()).critic_loss);
+  }
+}
+
+TEST(Engine, WritingTheBuffersNeedsParametersChanged) {
+  AgentConfig c;
+  c.hidden = {32, 24};
+  c.batch_size = 16;
+  Agent agent(c, 3, 1, 1);
+  agent.set_threads(2);
+  agent.critic()[0] += 0.5f;
+  EXPECT_FALSE(agent.engine().replicas_in_sync());
+  agent.parameters_changed();
+  EXPECT_TRUE(agent.engine().replicas_in_sync());
+}
+
+TEST(Engine, FloorListsTheUpdatesMultiplies) {
+  AgentConfig c;
+  c.hidden = {256, 256};
+  c.batch_size = 256;
+  UpdateEngine e(c, 17, 6);
+  // Critic step: 3 (target actor) + 3 (target critic) + 3 (critic) + 3 (∂W) + 2 (∂x) = 14;
+  // actor step: 3 + 3 + 3 (∂x through the critic, to the action) + 3 (∂W) + 2 (∂x) = 14.
+  EXPECT_EQ(e.shard_gemms(true).size(), 28u);
+  EXPECT_EQ(e.shard_gemms(false).size(), 14u);
+  // ≈ 359 MFLOP for the whole batch (the "about 360").
+  EXPECT_NEAR(e.update_flop(true) / 1e6, 359.0, 1.0);
 }
 
 }  // namespace

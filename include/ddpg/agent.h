@@ -15,42 +15,38 @@
 //     actor    ← Adam step on −mean Q_1(s, π(s))       critic weights get no gradient
 //     Q'_i, π' ← τ·online + (1 − τ)·target             Polyak averaging
 //
-// The networks are LibTorch modules whose parameters are views into one flat buffer per network;
-// update() and act() run on those buffers through the float kernels of update_engine.h and mlp.h
-// (no autograd), and the modules' own forward() is the reference the tests check them against.
+// The networks are flat float buffers (layouts: mlp.h; shapes: engine().actor_shape() and
+// critic_shape()); update() and act() run on them through the float kernels of update_engine.h and
+// mlp.h. The tests check those kernels against LibTorch autograd (tests/oracle.h).
 #pragma once
-
-#include <torch/torch.h>
 
 #include <optional>
 #include <vector>
 
+#include "ddpg/aligned.h"
 #include "ddpg/config.h"
 #include "ddpg/io.h"
-#include "ddpg/networks.h"
+#include "ddpg/mlp.h"
 #include "ddpg/obs_normalizer.h"
 #include "ddpg/rng.h"
 #include "ddpg/update_engine.h"
 
 namespace ddpg {
 
-// One sampled batch, preallocated once: the replay gathers straight into these.
+// One sampled batch, preallocated once: the replay gathers straight into these rows.
 struct Batch {
-  torch::Tensor obs;         // (B, obs_dim), raw (the agent normalises when configured)
-  torch::Tensor action;      // (B, act_dim), in [-1, 1]
-  torch::Tensor reward;      // (B, 1), n-step discounted sum for n > 1
-  torch::Tensor next_obs;    // (B, obs_dim)
-  torch::Tensor terminated;  // (B, 1), 1 where the episode terminated
-  torch::Tensor discount;    // (B, 1), γ^k of the bootstrap (γ for one-step transitions)
-
-  // Copies another batch's contents into this one's storage.
-  void copy_from_for_test(const Batch& o) {
-    obs.copy_(o.obs);
-    action.copy_(o.action);
-    reward.copy_(o.reward);
-    next_obs.copy_(o.next_obs);
-    terminated.copy_(o.terminated);
-    discount.copy_(o.discount);
+  Batch() = default;
+  Batch(int batch_size, int obs_dim, int act_dim, double gamma);
+  int size = 0, obs_dim = 0, act_dim = 0;
+  std::vector<float> obs;         // size × obs_dim, raw (the agent normalises when configured)
+  std::vector<float> action;      // size × act_dim, in [-1, 1]
+  std::vector<float> reward;      // size, n-step discounted sum for n > 1
+  std::vector<float> next_obs;    // size × obs_dim
+  std::vector<float> terminated;  // size, 1 where the episode terminated
+  std::vector<float> discount;    // size, γ^k of the bootstrap (γ for one-step transitions)
+  BatchView view() const {
+    return {obs.data(), action.data(), reward.data(), next_obs.data(), terminated.data(),
+            discount.data()};
   }
 };
 
@@ -72,17 +68,22 @@ struct ParamNoiseState {
   double target = 0.0;    // δ
 };
 
+// The random draws of the last update's target (for tests that replay them in a reference).
+struct TargetDraws {
+  const float* eps = nullptr;           // target-action noise, eps_rows × act_dim, clipped
+  int eps_rows = 0;                     // 0 (none), 1 (shared) or the batch size
+  const float* target_actor = nullptr;  // the weight-perturbed target actor (nullptr: none)
+};
+
 class Agent {
  public:
-  // Networks are initialised from LibTorch's generator seeded with `seed`.
+  // Networks are initialised (mlp_init) from an Rng seeded with `seed`.
   Agent(const AgentConfig& cfg, int obs_dim, int act_dim, uint64_t seed);
 
   // π(s) for one observation, written as act_dim floats in [-1, 1].
   void act(const std::vector<double>& obs, float* action);
   // π(s) for several observations in one pass of the float kernels; `actions` gets n × act_dim.
   void act_rows(const std::vector<const std::vector<double>*>& obs, std::vector<float>& actions);
-  // π(s) for a batch of raw observations (B, obs_dim) → (B, act_dim).
-  torch::Tensor act_batch(const torch::Tensor& obs);
 
   // Observation statistics: the trainer shows every observation of the training env.
   void observe(const std::vector<double>& obs);
@@ -94,27 +95,27 @@ class Agent {
   void act_perturbed(const std::vector<double>& obs, float* action);
   void set_param_noise_target(double delta) { param_.target = delta; }
   const ParamNoiseState* param_noise() const { return param_on_ ? &param_ : nullptr; }
-  MlpActor& perturbed_actor() { return perturbed_actor_; }
 
   UpdateStats update(const Batch& batch);
   // Cores the update may use (at most agent.batch_shards); 1 by default.
   void set_threads(int threads) { engine_.set_threads(threads); }
   const UpdateEngine& engine() const { return engine_; }
   UpdateEngine& engine() { return engine_; }
-  // The target action a' for normalised next observations: π'(s'), smoothed and/or from a
-  // weight-perturbed target actor when configured (no gradient); exposed for tests.
-  torch::Tensor target_action(const torch::Tensor& next_obs);
-  // The Bellman target y for a batch (no gradient); exposed for tests.
-  torch::Tensor bellman_target(const Batch& batch);
+  // The draws the last update() made for its target.
+  TargetDraws last_target_draws() const;
 
   Batch& batch() { return batch_; }
-  // The networks. Their parameters are the update engine's buffers: after writing to them
-  // directly, call parameters_changed() so that the engine's per-thread replicas follow.
+  int obs_dim() const { return obs_dim_; }
+  int act_dim() const { return act_dim_; }
+  // The networks' flat parameter buffers (layouts: engine().actor_shape(), critic_shape()). They
+  // are the update engine's bound buffers: after writing to them directly, call
+  // parameters_changed() so that the engine's per-thread replicas follow.
   void parameters_changed() { engine_.sync_replicas(); }
-  MlpActor& actor() { return actor_; }
-  MlpCritic& critic(int i = 0) { return critics_[i]; }
-  MlpActor& actor_target() { return actor_target_; }
-  MlpCritic& critic_target(int i = 0) { return critic_targets_[i]; }
+  float* actor() { return actor_.data(); }
+  float* actor_target() { return actor_target_.data(); }
+  float* critic(int i = 0) { return critics_[i].data(); }
+  float* critic_target(int i = 0) { return critic_targets_[i].data(); }
+  float* perturbed_actor() { return perturbed_.data(); }  // θ̃ (parameter noise on)
   int64_t updates() const { return updates_; }
   const AgentConfig& config() const { return cfg_; }
 
@@ -122,58 +123,56 @@ class Agent {
   void load(ArchiveReader& in);
 
  private:
-  torch::Tensor normalize(const torch::Tensor& obs) const;  // identity unless obs_norm
   void refresh_norm();
-  // dst ← src + noise on every weight and bias (not LayerNorm), from rng_.
-  void perturb(MlpActor& dst, MlpActor& src, double sigma, bool per_matrix);
-  void adapt_param_noise(const torch::Tensor& obs);
+  // dst ← src + noise on every weight and bias (not LayerNorm), from rng_: N(0, σ²), or with
+  // per_matrix N(0, (σ·RMS of the tensor)²).
+  void perturb(float* dst, const float* src, double sigma, bool per_matrix);
+  void adapt_param_noise(const Batch& b);
   // Loads one observation (normalised when configured) into obs_scratch_.
   const float* load_obs(const std::vector<double>& obs);
 
   AgentConfig cfg_;
   int obs_dim_, act_dim_;
-  MlpActor actor_{nullptr}, actor_target_{nullptr};
-  std::vector<MlpCritic> critics_, critic_targets_;
-  // Flat parameter buffers (the modules' parameters are views into them).
-  torch::Tensor actor_flat_, actor_target_flat_, noisy_target_flat_, perturbed_flat_,
-      adaptive_flat_;
-  std::vector<torch::Tensor> critic_flat_, critic_target_flat_;
-  UpdateEngine engine_;             // holds the Adam moments
+  UpdateEngine engine_;  // holds the Adam moments
+  FloatBuffer actor_, actor_target_, noisy_target_, perturbed_, adaptive_;
+  std::vector<FloatBuffer> critics_, critic_targets_;
   Rng rng_;                         // target-action noise, weight perturbations
-  torch::Tensor target_eps_;        // (B, act_dim) scratch for target-action noise
-  MlpActor noisy_target_{nullptr};  // target actor with weight noise (target_weight_noise > 0)
+  std::vector<float> target_eps_;   // (B, act_dim) target-action noise of the last update
+  int target_eps_rows_ = 0;
   Batch batch_;
   std::vector<float> obs_scratch_, act_scratch_;  // act(): one observation, layer scratch
-  std::vector<float> rows_scratch_;               // act_rows(): n observations
+  std::vector<float> rows_scratch_;               // act_rows(), adaptation: rows of observations
+  std::vector<float> adapt_a_, adapt_b_;          // adaptation: actions of π and of the copy
   ObsNormalizer obs_norm_;
-  torch::Tensor norm_mean_, norm_inv_std_;  // (1, obs_dim) float copies of the statistics
+  std::vector<float> norm_mean_, norm_inv_std_;  // float copies of the statistics
   bool norm_dirty_ = true;
   bool param_on_ = false;
   NoiseConfig param_cfg_;
   ParamNoiseState param_;
-  MlpActor perturbed_actor_{nullptr}, adaptive_actor_{nullptr};
   int64_t updates_ = 0;
   double last_actor_loss_ = 0.0;  // reported on updates that skip the actor
 };
 
-// Writes/reads a module's parameters and buffers in order, checking each shape on read.
-void save_module(ArchiveWriter& out, const torch::nn::Module& m, const std::string& name);
-void load_module(ArchiveReader& in, torch::nn::Module& m, const std::string& name);
+// Writes/reads a network's flat buffer as the checkpoint's list of tensors (mlp_tensors), checking
+// each tensor's size on read.
+void save_network(ArchiveWriter& out, const MlpShape& shape, const float* params,
+                  const std::string& name);
+void load_network(ArchiveReader& in, const MlpShape& shape, float* params, const std::string& name);
 
 // A deployable policy: the actor and the observation normalisation it was trained with. It maps a
 // raw observation to an action in [-1, 1]; rescale it to the env's bounds with rescale_action.
 class DeployedPolicy {
  public:
-  DeployedPolicy(MlpActor actor, const MlpShape& shape, std::optional<ObsNormalizer> norm);
+  DeployedPolicy(const MlpShape& shape, FloatBuffer params, std::optional<ObsNormalizer> norm);
   void act(const std::vector<double>& obs, float* action);
-  int obs_dim() const { return actor_->obs_dim(); }
-  int act_dim() const { return actor_->act_dim(); }
-  MlpActor& actor() { return actor_; }
+  int obs_dim() const { return shape_.in; }
+  int act_dim() const { return shape_.out; }
+  const MlpShape& shape() const { return shape_; }
+  const float* params() const { return params_.data(); }
 
  private:
-  MlpActor actor_;
   MlpShape shape_;
-  torch::Tensor flat_;
+  FloatBuffer params_;
   std::optional<ObsNormalizer> norm_;
   std::vector<float> obs_, scratch_;
 };

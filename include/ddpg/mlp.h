@@ -1,8 +1,7 @@
 // Mlp: the actor's and critic's multilayer perceptrons as plain float kernels over one flat
-// parameter buffer, with a hand-written backward pass. This is the hot path of training (the update
-// engine) and of acting; it does not use LibTorch. The LibTorch modules in networks.h hold the same
-// parameters (their tensors are views into the flat buffer) and stay the reference that the tests
-// compare these kernels against.
+// parameter buffer, with a hand-written backward pass: the networks of training (the update engine)
+// and of acting. The tests check them against LibTorch modules (tests/oracle.h) holding the same
+// parameters.
 //
 // Layout of the flat buffer, in LibTorch's parameter order:
 //   for each hidden layer i: W_i (h_i × in_i, row-major), b_i (h_i), [LayerNorm gain_i, bias_i
@@ -22,6 +21,7 @@
 #include <vector>
 
 #include "ddpg/aligned.h"
+#include "ddpg/rng.h"
 
 namespace ddpg {
 
@@ -73,6 +73,21 @@ struct MlpWorkspace {
   float* extra_input(const MlpShape& s);  // column block of the extra inputs
   int extra_ld(const MlpShape& s) const;  // its row stride
 };
+
+// The parameter tensors of the flat buffer in order (each hidden layer's weight, bias and, with
+// LayerNorm, gain and bias; then the output layer's weight and bias): the unit of checkpoints and
+// of parameter-space noise.
+struct MlpTensor {
+  int64_t offset, size;
+  bool layer_norm;  // a LayerNorm gain or bias
+};
+std::vector<MlpTensor> mlp_tensors(const MlpShape& s);
+
+// Initialises a flat buffer as the DDPG paper (§7) and PyTorch's nn.Linear do: every weight and
+// bias ~ U(±1/√fan_in), fan_in the layer's input width; LayerNorm gain 1, bias 0; and the output
+// layer's weight and bias ~ U(±final_init) when final_init > 0 (the paper's 3e-3). Draws come
+// from `rng` in the buffer's order.
+void mlp_init(const MlpShape& s, double final_init, Rng& rng, float* params);
 
 // Forward pass for `rows` rows whose inputs are already in ws.x[0] (and the extra columns).
 void mlp_forward(const MlpShape& s, const float* params, MlpWorkspace& ws, int rows);
