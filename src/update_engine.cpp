@@ -235,17 +235,52 @@ void UpdateEngine::load_obs(const float* src, int rows, float* dst, int ld, cons
   }
 }
 
-void UpdateEngine::critic_phase(Shard& s, const ThreadState& t, const BatchView& b,
-                                const Extras& e) {
-  const Params& params = t.params;
-  const int rows = s.rows, a = act_dim_, nc = cfg_.n_critics;
-  const int64_t csize = critic_shape_.size();
+// ---------------------------------------------------------------------------------------------
+// The update, in the order of the algorithm. Each step runs on every thread of the team (OpenMP):
+// a thread works on its own shards of the batch, and on its own copy of the parameters (thread 0
+// on the bound buffers, the others on their replicas; see the header).
+
+EngineStats UpdateEngine::update(const BatchView& batch, const Extras& e, bool actor_step) {
+  const simd::AdamCoefficients critic_lr = critic_adam_.next_step();
+  const simd::AdamCoefficients actor_lr = actor_step ? actor_adam_.next_step() : critic_lr;
+  const float tau = static_cast<float>(cfg_.tau);
+  on_each_thread([&](const Worker& w) {
+    // 1. The Bellman target, no gradient (DDPG eq. 5; TD3 §4.2 clipped double Q, §5.3 smoothing):
+    //      a' = clip(π'(s') + ε, −1, 1)            ε: clipped noise drawn by the agent (TD3), or 0
+    //      y  = r + γ^k (1 − terminated) min_i Q'_i(s', a')     k = 1, or the n-step bootstrap
+    w.each_shard([&](Shard& s) { bellman_target(s, w, batch, e); });
+    // 2. Critic regression (DDPG eq. 4): L = Σ_i mean (Q_i(s, a) − y)², ∇L by backpropagation,
+    //    then one Adam step θ_i ← Adam(θ_i, ∇_θi L) (L2 weight decay and norm clipping optional).
+    //    On actor steps the same pass over the buffers does step 4 for the critics' targets.
+    w.each_shard([&](Shard& s) { critic_gradients(s, w, batch, e); });
+    w.adam_step(Net::kCritics, critic_lr, /*polyak_tau=*/actor_step ? tau : 0.0f);
+    // TD3's delayed policy update (§5.2): the actor and the targets move every policy_delay updates.
+    if (!actor_step) return;
+    // 3. The deterministic policy gradient (DDPG eq. 6): ∇_φ J = −∇_φ mean Q_1(s, π_φ(s)),
+    //    through the updated critic to its action input, then one Adam step on φ.
+    w.each_shard([&](Shard& s) { actor_gradient(s, w); });
+    // 4. Polyak averaging of every target network, θ' ← τθ + (1 − τ)θ' (DDPG Algorithm 1): here the
+    //    actor's, in its Adam pass, as the critics' in theirs (one pass over each network's
+    //    buffers instead of two; a separate pass cost ~4% of a TD3 update, docs/performance.md).
+    w.adam_step(Net::kActor, actor_lr, /*polyak_tau=*/tau);
+  });
+  return stats(actor_step);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The steps' work on one shard (rows [row0, row0 + rows) of the batch).
+
+void UpdateEngine::bellman_target(Shard& s, const Worker& w, const BatchView& b,
+                                  const Extras& e) {
+  const Params& params = w.state().params;
+  const int rows = s.rows, a = act_dim_;
   const MlpShape& cs = critic_shape_;
-  // Target: a' = π'(s') (+ clipped noise, clipped to [-1, 1]); y = r + γ^k (1 − d) min_i Q'_i.
   const float* next_obs = b.next_obs + int64_t{s.row0} * obs_dim_;
+  // a' = π'(s'), from the weight-perturbed target actor when the agent drew one
   load_obs(next_obs, rows, s.target_actor.input(), obs_dim_, e);
   mlp_forward(actor_shape_, e.target_actor ? e.target_actor : params.actor_target, s.target_actor,
               rows);
+  // the target critics' input (s', clip(a' + ε, −1, 1))
   load_obs(next_obs, rows, s.target_critic.input(), cs.layer_in(0), e);
   float* ext = s.target_critic.extra_input(cs);
   const int eld = s.target_critic.extra_ld(cs);
@@ -259,7 +294,8 @@ void UpdateEngine::critic_phase(Shard& s, const ThreadState& t, const BatchView&
       std::memcpy(dst, pa, sizeof(float) * a);
     }
   }
-  for (int i = 0; i < nc; ++i) {
+  // min over the target critics, then y
+  for (int i = 0; i < cfg_.n_critics; ++i) {
     mlp_forward(cs, params.critic_targets[i], s.target_critic, rows);
     const float* q = s.target_critic.out.data();
     for (int r = 0; r < rows; ++r) s.y[r] = i == 0 ? q[r] : std::min(s.y[r], q[r]);
@@ -268,16 +304,25 @@ void UpdateEngine::critic_phase(Shard& s, const ThreadState& t, const BatchView&
     const int k = s.row0 + r;
     s.y[r] = b.reward[k] + b.discount[k] * (1.0f - b.terminated[k]) * s.y[r];
   }
-  // Critics: ∂/∂Q_i of Σ_i mean (Q_i − y)² is 2 (Q_i − y)/B.
+}
+
+void UpdateEngine::critic_gradients(Shard& s, const Worker& w, const BatchView& b,
+                                    const Extras& e) {
+  const Params& params = w.state().params;
+  const int rows = s.rows, a = act_dim_;
+  const int64_t csize = critic_shape_.size();
+  const MlpShape& cs = critic_shape_;
   load_obs(b.obs + int64_t{s.row0} * obs_dim_, rows, s.critic.input(), cs.layer_in(0), e);
   float* cext = s.critic.extra_input(cs);
+  const int eld = s.critic.extra_ld(cs);
   for (int r = 0; r < rows; ++r) {
     std::memcpy(cext + int64_t{r} * eld, b.action + int64_t{s.row0 + r} * a, sizeof(float) * a);
   }
+  // ∂/∂Q_i of Σ_i mean (Q_i − y)² is 2 (Q_i − y)/B
   const float scale = 2.0f / static_cast<float>(batch_);
   s.critic_sq = 0.0;
   s.q_sum = 0.0;
-  for (int i = 0; i < nc; ++i) {
+  for (int i = 0; i < cfg_.n_critics; ++i) {
     mlp_forward(cs, params.critics[i], s.critic, rows);
     const float* q = s.critic.out.data();
     for (int r = 0; r < rows; ++r) {
@@ -291,8 +336,8 @@ void UpdateEngine::critic_phase(Shard& s, const ThreadState& t, const BatchView&
   }
 }
 
-void UpdateEngine::actor_phase(Shard& s, const ThreadState& t) {
-  const Params& params = t.params;
+void UpdateEngine::actor_gradient(Shard& s, const Worker& w) {
+  const Params& params = w.state().params;
   const int rows = s.rows, a = act_dim_;
   const MlpShape& cs = critic_shape_;
   // The actor's input is the critic's observation columns, already normalised.
@@ -317,6 +362,63 @@ void UpdateEngine::actor_phase(Shard& s, const ThreadState& t) {
                nullptr);
 }
 
+// ---------------------------------------------------------------------------------------------
+// The machinery beneath: the team of threads, gradient sums across shards, Adam and Polyak on
+// each thread's copy.
+
+template <typename F>
+void UpdateEngine::on_each_thread(F&& f) {
+  const int nthreads = threads_;
+  const SerialBlasWhenSingle serial_blas(nthreads);
+#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
+  {
+    const Worker w(*this, omp_get_thread_num(), nthreads);
+    f(w);
+  }
+}
+
+template <typename F>
+void UpdateEngine::Worker::each_shard(F&& f) const {
+  for (int k = tid_; k < e_.shards_; k += nthreads_) f(e_.shard_[k]);
+}
+
+void UpdateEngine::Worker::adam_step(Net net, const simd::AdamCoefficients& c,
+                                     float polyak_tau) const {
+  // Every thread reads every shard's gradient: wait for all of them.
+#pragma omp barrier
+  const bool critics = net == Net::kCritics;
+  const int64_t size = critics ? e_.critic_shape_.size() : e_.actor_shape_.size();
+  const int nets = critics ? e_.cfg_.n_critics : 1;
+  // Without clipping, the shard gradients are summed inside the Adam pass; with it, they are summed
+  // first (split across the threads), since the clip needs the whole gradient's norm.
+  const bool clip_on = e_.cfg_.grad_clip > 0;
+  if (clip_on) {
+    const auto [lo, hi] = range_of(size * nets, tid_, nthreads_);
+    e_.reduce(critics, lo, hi);
+#pragma omp barrier
+#pragma omp single
+    e_.clip(critics);
+  }
+  const int count = clip_on ? 1 : e_.shards_;
+  const ThreadState& t = state();
+  for (int i = 0; i < nets; ++i) {
+    const float* grads[64];
+    for (int k = 0; k < count; ++k) {
+      const Shard& s = e_.shard_[k];
+      grads[k] = (critics ? s.critic_grad.data() : s.actor_grad.data()) + i * size;
+    }
+    float* target = nullptr;
+    if (polyak_tau > 0) target = critics ? t.params.critic_targets[i] : t.params.actor_target;
+    if (critics) {
+      simd::adam_fused(t.params.critics[i], grads, count, t.critic_m + i * size,
+                       t.critic_v + i * size, size, c, target, polyak_tau);
+    } else {
+      simd::adam_fused(t.params.actor, grads, count, t.actor_m, t.actor_v, size, c, target,
+                       polyak_tau);
+    }
+  }
+}
+
 void UpdateEngine::reduce(bool critic, int64_t lo, int64_t hi) {
   if (shards_ == 1 || hi <= lo) return;
   const float* src[64];
@@ -339,60 +441,7 @@ void UpdateEngine::clip(bool critic) {
   }
 }
 
-EngineStats UpdateEngine::update(const BatchView& b, const Extras& e, bool actor_step) {
-  const simd::AdamCoefficients cc = critic_adam_.next_step();
-  const simd::AdamCoefficients ac = actor_step ? actor_adam_.next_step() : cc;
-  const int64_t csize = critic_shape_.size(), asize = actor_shape_.size();
-  const int64_t ctotal = csize * cfg_.n_critics;
-  const float tau = static_cast<float>(cfg_.tau);
-  const int nthreads = threads_;
-  const SerialBlasWhenSingle serial_blas(nthreads);
-
-#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
-  {
-    const int tid = omp_get_thread_num();
-    const ThreadState& t = state_[tid];
-    for (int k = tid; k < shards_; k += nthreads) critic_phase(shard_[k], t, b, e);
-#pragma omp barrier
-    // Without clipping, the shard gradients are summed inside the fused Adam pass; with it, they
-    // are summed first (split across the threads), since the clip needs the whole gradient's norm.
-    const bool clip_on = cfg_.grad_clip > 0;
-    const int count = clip_on ? 1 : shards_;
-    if (clip_on) {
-      const auto [clo, chi] = range_of(ctotal, tid, nthreads);
-      reduce(true, clo, chi);
-#pragma omp barrier
-#pragma omp single
-      clip(true);
-    }
-    // Critics: each thread steps its own copy (see the header), and on actor steps Polyak-averages
-    // its copy of the targets in the same pass (the actor step does not touch the critics).
-    for (int i = 0; i < cfg_.n_critics; ++i) {
-      const float* grads[64];
-      for (int k = 0; k < count; ++k) grads[k] = shard_[k].critic_grad.data() + i * csize;
-      simd::adam_fused(t.params.critics[i], grads, count, t.critic_m + i * csize,
-                       t.critic_v + i * csize, csize, cc,
-                       actor_step ? t.params.critic_targets[i] : nullptr, tau);
-    }
-    if (actor_step) {
-      // No barrier: the actor phase reads only this thread's critic, and writes nothing the other
-      // threads' critic Adam reads.
-      for (int k = tid; k < shards_; k += nthreads) actor_phase(shard_[k], t);
-#pragma omp barrier
-      if (clip_on) {
-        const auto [alo, ahi] = range_of(asize, tid, nthreads);
-        reduce(false, alo, ahi);
-#pragma omp barrier
-#pragma omp single
-        clip(false);
-      }
-      const float* grads[64];
-      for (int k = 0; k < count; ++k) grads[k] = shard_[k].actor_grad.data();
-      simd::adam_fused(t.params.actor, grads, count, t.actor_m, t.actor_v, asize, ac,
-                       t.params.actor_target, tau);
-    }
-  }
-
+EngineStats UpdateEngine::stats(bool actor_step) const {
   EngineStats st;
   double sq = 0.0, q = 0.0, aq = 0.0;
   for (const Shard& s : shard_) {

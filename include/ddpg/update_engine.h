@@ -1,5 +1,6 @@
-// UpdateEngine: one DDPG/TD3 update (see agent.h for the maths) computed close to the machine's
-// matrix-multiply limit, on flat parameter buffers, without LibTorch or autograd.
+// UpdateEngine: one DDPG/TD3 update computed close to the machine's matrix-multiply limit, on flat
+// parameter buffers, without autograd. UpdateEngine::update (update_engine.cpp) is the algorithm on
+// one screen, in the papers' order; the shards, threads and replicas are beneath its named steps.
 //
 // How it avoids wasted work:
 // - The target (π'(s'), Q'_i(s', a'), y) is a plain forward pass: nothing kept for a backward pass.
@@ -154,11 +155,36 @@ class UpdateEngine {
   // Allocates a replica per thread beyond the first, points the thread states at them, and syncs.
   void rebuild_states();
   void load_obs(const float* src, int rows, float* dst, int ld, const Extras& e) const;
-  void critic_phase(Shard& s, const ThreadState& t, const BatchView& b, const Extras& e);
-  void actor_phase(Shard& s, const ThreadState& t);
+
+  // One thread of the team that runs an update (update_engine.cpp has the steps in order).
+  enum class Net { kCritics, kActor };
+  class Worker {
+   public:
+    Worker(UpdateEngine& e, int tid, int nthreads) : e_(e), tid_(tid), nthreads_(nthreads) {}
+    const ThreadState& state() const { return e_.state_[tid_]; }
+    // f(shard) for this thread's shards of the batch.
+    template <typename F>
+    void each_shard(F&& f) const;
+    // After every thread's shards: the summed (and clipped) gradient, and one Adam step of this
+    // thread's copy of the network(s); with polyak_tau > 0, in the same pass, Polyak averaging of
+    // this thread's copy of their targets.
+    void adam_step(Net net, const simd::AdamCoefficients& c, float polyak_tau) const;
+
+   private:
+    UpdateEngine& e_;
+    int tid_, nthreads_;
+  };
+  // f(worker) on every thread of the team (one thread: no parallel region).
+  template <typename F>
+  void on_each_thread(F&& f);
+  // The update's steps on one shard.
+  void bellman_target(Shard& s, const Worker& w, const BatchView& b, const Extras& e);
+  void critic_gradients(Shard& s, const Worker& w, const BatchView& b, const Extras& e);
+  void actor_gradient(Shard& s, const Worker& w);
   // Sums shard gradients of [lo, hi) into shard 0's buffer.
   void reduce(bool critic, int64_t lo, int64_t hi);
   void clip(bool critic);
+  EngineStats stats(bool actor_step) const;
 
   AgentConfig cfg_;
   int obs_dim_, act_dim_, batch_;
