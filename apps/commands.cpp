@@ -22,7 +22,6 @@
 #include "ddpg/io.h"
 #include "ddpg/rng.h"
 #include "ddpg/trainer.h"
-#include "envs/mujoco/mujoco_env.h"
 
 namespace ddpg::cli {
 namespace {
@@ -221,10 +220,7 @@ int cmd_bench_update(const UpdateBenchOptions& opts) {
 }
 
 int cmd_model(const std::string& env_id) {
-  auto env = make_env(env_id);
-  auto* mj = dynamic_cast<MujocoEnv*>(env.get());
-  if (!mj) throw Error(env_id + " is not a MuJoCo env: it has no MJCF model");
-  std::fputs(MujocoEnv::model_xml(mj->model_name()).c_str(), stdout);
+  std::fputs(env_model_xml(env_id).c_str(), stdout);
   return 0;
 }
 

@@ -2,26 +2,96 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <cstdio>
 #include <exception>
 #include <sstream>
 
 #include "apps/commands.h"
+#include "ddpg/config.h"
 #include "ddpg/io.h"
 
 namespace {
 
+// Number checks whose messages state the rule (CLI11's PositiveNumber prints its double range).
+CLI::Validator number_check(bool zero_ok) {
+  return CLI::Validator(
+      [zero_ok](std::string& v) -> std::string {
+        try {
+          size_t used = 0;
+          const double x = std::stod(v, &used);
+          if (used == v.size() && (x > 0 || (zero_ok && x == 0))) return "";
+        } catch (const std::exception&) {
+        }
+        return std::string("must be a ") + (zero_ok ? "non-negative" : "positive") +
+               " number, got '" + v + "'";
+      },
+      zero_ok ? "NONNEGATIVE" : "POSITIVE");
+}
+const CLI::Validator kPositive = number_check(false);
+const CLI::Validator kNonNegative = number_check(true);
+
+// The presets a run can name ("none": the library's defaults).
+std::vector<std::string> preset_choices() {
+  std::vector<std::string> names = ddpg::preset_names();
+  names.push_back("none");
+  return names;
+}
+
 void add_config_options(CLI::App* cmd, ddpg::ConfigSources& src) {
   cmd->add_option("--env", src.env_id, "env id (see 'ddpg envs'); default Pendulum-v1");
   cmd->add_option("--preset", src.preset,
-                  "preset: zoo (default where the env has one), paper, ourddpg, none");
-  cmd->add_option("--config", src.files, "YAML file(s) of config deltas, applied in order");
+                  "preset: zoo (default where the env has one), paper, ourddpg, td3, none")
+      ->check(CLI::IsMember(preset_choices()));
+  cmd->add_option("--config", src.files, "YAML file(s) of config deltas, applied in order")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--set", src.sets, "override one key: section.key=value (repeatable)");
   cmd->add_option_function<uint64_t>(
       "--seed", [&src](const uint64_t& s) { src.seed = s; }, "run seed (trainer.seed)");
   cmd->add_option_function<int64_t>(
       "--steps", [&src](const int64_t& n) { src.total_steps = n; },
-      "total env steps (trainer.total_steps)");
+      "total env steps (trainer.total_steps)")
+      ->check(kPositive);
+}
+
+// A benchmark's config sources (see bench.h): --env, --preset, --config, --set, and short flags
+// that are aliases of --set, collected in `aliases` and applied before the --set options.
+void add_bench_config(CLI::App* cmd, ddpg::ConfigSources& src, std::vector<std::string>& aliases,
+                      bool env_positional) {
+  if (env_positional) {
+    cmd->add_option("env,--env", src.env_id, "env id (also as --env)")->required();
+  } else {
+    cmd->add_option("--env", src.env_id, "env whose sizes (and zoo preset) to take");
+  }
+  cmd->add_option("--preset", src.preset, "preset (default: the benchmark's reference sizes)")
+      ->check(CLI::IsMember(preset_choices()));
+  cmd->add_option("--config", src.files, "YAML file(s) of config deltas")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--set", src.sets, "section.key=value (repeatable; after the aliases)");
+  auto alias = [&](const std::string& flag, const std::string& key, const std::string& help,
+                   bool list = false) {
+    cmd->add_option_function<std::string>(
+        flag,
+        [&aliases, key, list, flag](const std::string& v) {
+          if (list) {  // e.g. --hidden 256,256 → agent.hidden=[256,256]
+            for (char ch : v) {
+              if (!std::isdigit(static_cast<unsigned char>(ch)) && ch != ',') {
+                throw CLI::ValidationError(flag, "'" + v + "' must be positive sizes separated "
+                                                 "by commas, e.g. 256,256");
+              }
+            }
+            aliases.push_back(key + "=[" + v + "]");
+          } else {
+            aliases.push_back(key + "=" + v);
+          }
+        },
+        help + " (alias of --set " + key + "=...)");
+  };
+  alias("--hidden", "agent.hidden", "hidden sizes, e.g. 256,256", true);
+  alias("--batch", "agent.batch_size", "batch size");
+  alias("--critics", "agent.n_critics", "critics (TD3: 2)");
+  alias("--shards", "agent.batch_shards", "batch shards");
+  alias("--threads", "trainer.threads", "cores (0: all)");
 }
 
 // The running binary, so that sweep workers run the same build.
@@ -48,9 +118,9 @@ int main(int argc, char** argv) {
 
   ddpg::cli::EvalArgs eval;
   auto* e = app.add_subcommand("eval", "evaluate a run's policy without noise");
-  e->add_option("run_dir", eval.run_dir, "run folder")->required();
-  e->add_option("--episodes", eval.episodes, "episodes")->check(CLI::PositiveNumber);
-  e->add_option("--which", eval.which, "final or best");
+  e->add_option("run_dir", eval.run_dir, "run folder")->required()->check(CLI::ExistingDirectory);
+  e->add_option("--episodes", eval.episodes, "episodes")->check(kPositive);
+  e->add_option("--which", eval.which, "final or best")->check(CLI::IsMember({"final", "best"}));
   e->add_option_function<uint64_t>(
       "--seed", [&eval](const uint64_t& s) { eval.seed = s; },
       "seed of the first evaluation episode");
@@ -62,11 +132,12 @@ int main(int argc, char** argv) {
   ddpg::cli::RolloutArgs rollout;
   auto* ro = app.add_subcommand(
       "rollout", "step an env from reset(seed) through actions from a CSV; print a CSV trajectory");
-  ro->add_option("env", rollout.env_id, "env id")->required();
+  ro->add_option("env,--env", rollout.env_id, "env id (also as --env)")->required();
   ro->add_option("--seed", rollout.seed, "reset seed");
   ro->add_option("--set", rollout.sets, "env option env.KEY=VALUE (repeatable)");
   ro->add_option("--actions", rollout.actions_file, "CSV: one row per step, one column per action")
-      ->required();
+      ->required()
+      ->check(CLI::ExistingFile);
 
   ddpg::ConfigSources show;
   auto* cfg = app.add_subcommand("config", "print the fully resolved config and exit");
@@ -74,83 +145,81 @@ int main(int argc, char** argv) {
 
   auto* bench = app.add_subcommand("bench", "benchmarks, printed as name=value lines");
   bench->require_subcommand(1);
-  auto parse_hidden = [](const std::string& text) {
-    std::vector<int> out;
-    std::stringstream ss(text);
-    std::string item;
-    while (std::getline(ss, item, ',')) {
-      try {
-        size_t used = 0;
-        const int h = std::stoi(item, &used);
-        if (used != item.size() || h <= 0) throw std::invalid_argument(item);
-        out.push_back(h);
-      } catch (const std::exception&) {
-        throw ddpg::Error("--hidden '" + text +
-                          "' must be positive sizes separated by commas, e.g. 256,256");
-      }
-    }
-    return out;
-  };
   double peak_seconds = 1.0;
   int peak_threads = 0;
   auto* bp = bench->add_subcommand("peak", "the FP32 multiply-add peak per core and for all cores");
-  bp->add_option("--seconds", peak_seconds, "measuring time per figure");
-  bp->add_option("--threads", peak_threads, "cores measured together (default all)");
+  bp->add_option("--seconds", peak_seconds, "measuring time per figure")->check(kPositive);
+  bp->add_option("--threads", peak_threads, "cores measured together (default all)")
+      ->check(kNonNegative);
 
   ddpg::UpdateBenchOptions ub;
-  std::string hidden = "256,256";
+  std::vector<std::string> ub_aliases;
   auto* bu = bench->add_subcommand("update", "one DDPG update beside its matrix-multiply floor");
-  bu->add_option("--hidden", hidden, "hidden sizes, e.g. 256,256");
-  bu->add_option("--batch", ub.batch, "batch size");
-  bu->add_option("--threads", ub.threads, "cores (at most --shards)");
-  bu->add_option("--shards", ub.shards, "batch shards (agent.batch_shards)");
-  bu->add_option("--critics", ub.critics, "critics (TD3: 2)");
-  bu->add_option("--obs-dim", ub.obs_dim, "observation size");
-  bu->add_option("--act-dim", ub.act_dim, "action size");
-  bu->add_option("--seconds", ub.seconds, "measuring time per figure");
+  add_bench_config(bu, ub.sources, ub_aliases, false);
+  bu->add_option("--obs-dim", ub.obs_dim, "observation size (without --env)")
+      ->check(kPositive);
+  bu->add_option("--act-dim", ub.act_dim, "action size (without --env)")
+      ->check(kPositive);
+  bu->add_option("--seconds", ub.seconds, "measuring time per figure")->check(kPositive);
 
   ddpg::ActBenchOptions ab;
-  std::string act_hidden = "256,256";
-  auto* ba =
-      bench->add_subcommand("act", "one action for one observation, beside LibTorch's forward");
-  ba->add_option("--hidden", act_hidden, "hidden sizes");
-  ba->add_option("--obs-dim", ab.obs_dim, "observation size");
-  ba->add_option("--act-dim", ab.act_dim, "action size");
-  ba->add_option("--seconds", ab.seconds, "measuring time per figure");
+  std::vector<std::string> ab_aliases;
+  auto* ba = bench->add_subcommand("act", "one action for one observation (the float kernels)");
+  add_bench_config(ba, ab.sources, ab_aliases, false);
+  ba->add_option("--obs-dim", ab.obs_dim, "observation size (without --env)")
+      ->check(kPositive);
+  ba->add_option("--act-dim", ab.act_dim, "action size (without --env)")
+      ->check(kPositive);
+  ba->add_option("--seconds", ab.seconds, "measuring time per figure")->check(kPositive);
 
   std::string bench_env_id;
   double bench_env_seconds = 3.0;
   int bench_env_n = 1, bench_env_threads = 0;
   auto* be = bench->add_subcommand("env", "env steps/s beside the raw mj_step rate of its model");
-  be->add_option("env", bench_env_id, "env id")->required();
-  be->add_option("--seconds", bench_env_seconds, "measuring time per figure");
-  be->add_option("--num-envs", bench_env_n, "envs stepped together (beside one env)");
-  be->add_option("--threads", bench_env_threads, "threads for --num-envs (default all cores)");
+  be->add_option("env,--env", bench_env_id, "env id (also as --env)")->required();
+  be->add_option("--seconds", bench_env_seconds, "measuring time per figure")
+      ->check(kPositive);
+  be->add_option("--num-envs", bench_env_n, "envs stepped together (beside one env)")
+      ->check(kPositive);
+  be->add_option("--threads", bench_env_threads, "threads for --num-envs (default all cores)")
+      ->check(kNonNegative);
 
   ddpg::TrainBenchOptions tb;
-  std::string train_hidden = "256,256";
+  std::vector<std::string> tb_aliases;
   auto* bt = bench->add_subcommand("train", "whole-loop steps/s beside the update-bound rate");
-  bt->add_option("env", tb.env_id, "env id")->required();
-  bt->add_option("--steps", tb.steps, "env steps in all");
-  bt->add_option("--learning-starts", tb.learning_starts, "random steps before the timed part");
-  bt->add_option("--hidden", train_hidden, "hidden sizes");
-  bt->add_option("--batch", tb.batch, "batch size");
-  bt->add_option("--threads", tb.threads, "cores (0 all)");
-  bt->add_option("--update-every", tb.update_every, "env steps between update phases");
-  bt->add_option("--gradient-steps", tb.gradient_steps, "updates per phase");
-  bt->add_option("--num-envs", tb.num_envs, "envs stepped together");
-  bt->add_option("--set", tb.sets, "section.key=value (repeatable)");
+  add_bench_config(bt, tb.sources, tb_aliases, true);
+  bt->add_option_function<int64_t>(
+        "--steps", [&tb](const int64_t& n) { tb.sources.total_steps = n; },
+        "env steps in all (default 15000)")
+      ->check(kPositive);
+  bt->add_option_function<std::string>(
+      "--learning-starts",
+      [&tb_aliases](const std::string& v) { tb_aliases.push_back("trainer.learning_starts=" + v); },
+      "random steps before the timed part (alias of --set trainer.learning_starts=...)");
+  bt->add_option_function<std::string>(
+      "--update-every",
+      [&tb_aliases](const std::string& v) { tb_aliases.push_back("trainer.update_every=" + v); },
+      "env steps between update phases (alias of --set trainer.update_every=...)");
+  bt->add_option_function<std::string>(
+      "--gradient-steps",
+      [&tb_aliases](const std::string& v) { tb_aliases.push_back("trainer.gradient_steps=" + v); },
+      "updates per phase (alias of --set trainer.gradient_steps=...)");
+  bt->add_option_function<std::string>(
+      "--num-envs",
+      [&tb_aliases](const std::string& v) { tb_aliases.push_back("trainer.num_envs=" + v); },
+      "envs stepped together (alias of --set trainer.num_envs=...)");
 
   std::string model_env;
   auto* model = app.add_subcommand("model", "print the MJCF model a MuJoCo env uses");
-  model->add_option("env", model_env, "env id")->required();
+  model->add_option("env,--env", model_env, "env id (also as --env)")->required();
 
   ddpg::SweepOptions sweep;
   std::string sweep_envs, sweep_seeds, sweep_variants;
   auto* sw = app.add_subcommand("sweep", "run a grid of (variants x envs x seeds), resumably");
   sw->add_option("grid", sweep.grid_file, "grid YAML (see configs/ablations)")->required();
   sw->add_option("--out", sweep.out, "sweep folder")->required();
-  sw->add_option("--jobs", sweep.jobs, "parallel runs (default: number of cores)");
+  sw->add_option("--jobs", sweep.jobs, "parallel runs (default: number of cores)")
+      ->check(kPositive);
   sw->add_flag("--dry-run", sweep.dry_run, "list the runs and their status, run nothing");
   sw->add_option("--envs", sweep_envs, "comma-separated env ids (replace the grid's)");
   sw->add_option("--seeds", sweep_seeds, "comma-separated seeds (replace the grid's)");
@@ -180,7 +249,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& err) {
-    return app.exit(err);
+    // --help and --version exit 0; every usage error exits 2, as getopt-style tools do
+    return app.exit(err) == 0 ? 0 : 2;
   }
 
   try {
@@ -213,13 +283,17 @@ int main(int argc, char** argv) {
       ddpg::cli::print_figures(ddpg::bench_peak(peak_seconds, peak_threads));
       return 0;
     }
+    // the short flags' --set lines go before the explicit --set options
+    auto with_aliases = [](ddpg::ConfigSources& src, const std::vector<std::string>& aliases) {
+      src.sets.insert(src.sets.begin(), aliases.begin(), aliases.end());
+    };
     if (*ba) {
-      ab.hidden = parse_hidden(act_hidden);
+      with_aliases(ab.sources, ab_aliases);
       ddpg::cli::print_figures(ddpg::bench_act(ab));
       return 0;
     }
     if (*bt) {
-      tb.hidden = parse_hidden(train_hidden);
+      with_aliases(tb.sources, tb_aliases);
       ddpg::cli::print_figures(ddpg::bench_train(tb));
       return 0;
     }
@@ -228,7 +302,7 @@ int main(int argc, char** argv) {
     if (*envs) return ddpg::cli::cmd_envs(envs_json);
     if (*cfg) return ddpg::cli::cmd_config(show);
     if (*bu) {
-      ub.hidden = parse_hidden(hidden);
+      with_aliases(ub.sources, ub_aliases);
       return ddpg::cli::cmd_bench_update(ub);
     }
   } catch (const ddpg::Error& err) {

@@ -69,6 +69,31 @@ Batch& random_batch(Agent& agent) {
 
 int all_cores() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
 
+// A benchmark's config, resolved as `ddpg train` resolves a run's: `always` first (settings every
+// figure of this benchmark is taken with unless the command line overrides them), then without a
+// preset or config file the benchmark's reference sizes, then the sources' own --set (the short
+// flags are aliases of --set) and shortcuts. "--preset none" is the library's defaults.
+Config bench_config(ConfigSources src, const std::vector<std::string>& always,
+                    const std::vector<std::string>& reference) {
+  std::vector<std::string> sets = always;
+  if (src.preset.empty() && src.files.empty()) sets.insert(sets.end(), reference.begin(), reference.end());
+  sets.insert(sets.end(), src.sets.begin(), src.sets.end());
+  src.sets = sets;
+  if (src.preset == "none") src.preset.clear();
+  return resolve_config(src);
+}
+
+// The observation and action sizes: those of --env when given, else the options'.
+std::pair<int, int> bench_sizes(const ConfigSources& src, const Config& c, int obs_dim,
+                                int act_dim) {
+  if (src.env_id.empty()) return {obs_dim, act_dim};
+  const auto env = make_env(c.env.id, c.env.options);
+  return {env->spec().obs_dim, env->spec().act_dim};
+}
+
+const std::vector<std::string> kReferenceAgent = {"agent.hidden=[256, 256]",
+                                                  "agent.batch_size=256"};
+
 }  // namespace
 
 BenchFigures bench_peak(double seconds, int threads) {
@@ -83,13 +108,10 @@ BenchFigures bench_peak(double seconds, int threads) {
 }
 
 BenchFigures bench_update(const UpdateBenchOptions& o) {
-  AgentConfig cfg;
-  cfg.hidden = o.hidden;
-  cfg.batch_size = o.batch;
-  cfg.n_critics = o.critics;
-  cfg.batch_shards = o.shards;
-  Agent agent(cfg, o.obs_dim, o.act_dim, 0);
-  agent.set_threads(o.threads);
+  const Config c = bench_config(o.sources, {"trainer.threads=0"}, kReferenceAgent);
+  const auto [obs_dim, act_dim] = bench_sizes(o.sources, c, o.obs_dim, o.act_dim);
+  Agent agent(c.agent, obs_dim, act_dim, 0);
+  agent.set_threads(c.trainer.threads > 0 ? c.trainer.threads : all_cores());
   const int threads = agent.engine().threads();
   Batch& b = random_batch(agent);
   // The peak first, then update and floor interleaved twice (the lower of each), so that a change
@@ -118,18 +140,18 @@ BenchFigures bench_update(const UpdateBenchOptions& o) {
           {"avx512_gemm", gemm::native() ? 1.0 : 0.0},
           {"threads", static_cast<double>(threads)},
           {"shards", static_cast<double>(engine.shards())},
-          {"batch", static_cast<double>(o.batch)}};
+          {"critics", static_cast<double>(c.agent.n_critics)},
+          {"batch", static_cast<double>(c.agent.batch_size)}};
 }
 
 BenchFigures bench_act(const ActBenchOptions& o) {
-  AgentConfig cfg;
-  cfg.hidden = o.hidden;
-  cfg.batch_size = 1;
-  Agent agent(cfg, o.obs_dim, o.act_dim, 0);
+  const Config c = bench_config(o.sources, {}, {"agent.hidden=[256, 256]"});
+  const auto [obs_dim, act_dim] = bench_sizes(o.sources, c, o.obs_dim, o.act_dim);
+  Agent agent(c.agent, obs_dim, act_dim, 0);
   Rng rng(0);
-  std::vector<double> obs(o.obs_dim);
+  std::vector<double> obs(obs_dim);
   for (auto& x : obs) x = rng.normal();
-  std::vector<float> action(o.act_dim);
+  std::vector<float> action(act_dim);
   const int kCalls = 1000;
   const double act_us = time_ms(
                             [&] {
@@ -168,20 +190,11 @@ TrainSummary train_briefly(Config c) {
 }  // namespace
 
 BenchFigures bench_train(const TrainBenchOptions& o) {
-  Config c;
-  c.env.id = o.env_id;
-  c.agent.hidden = o.hidden;
-  c.agent.batch_size = o.batch;
-  c.trainer.total_steps = o.steps;
-  c.trainer.learning_starts = o.learning_starts;
-  c.trainer.update_every = o.update_every;
-  c.trainer.gradient_steps = o.gradient_steps;
-  c.trainer.num_envs = o.num_envs;
-  c.trainer.threads = o.threads;
-  ConfigErrors errors;
-  for (const auto& s : o.sets) apply_set(c, s, errors);
-  validate(c, errors);
-  errors.throw_if_any("bench train");
+  if (o.sources.env_id.empty()) throw Error("bench train: name the env (--env ID)");
+  std::vector<std::string> reference = kReferenceAgent;
+  reference.push_back("trainer.learning_starts=5000");
+  const Config c =
+      bench_config(o.sources, {"trainer.threads=0", "trainer.total_steps=15000"}, reference);
   if (c.trainer.learning_starts >= c.trainer.total_steps) {
     throw Error("bench train: --steps must exceed --learning-starts (the timed part is after it)");
   }

@@ -563,8 +563,41 @@ TEST(Smoke, BenchCommandsPrintTheirFigures) {
     }
   }
   const CommandResult bad = run_command("bench update --hidden 64,x");
-  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.output.find("--hidden"), std::string::npos) << bad.output;
+}
+
+// The command line is consistent: --env wherever an env is chosen (the positional form stays),
+// every config key reaches the benchmarks through --preset/--set (the short flags are aliases),
+// and choices are checked by the parser with messages that state the rule (exit 2).
+TEST(Smoke, CommandLineIsConsistent) {
+  for (const char* c : {"model --env Hopper-v4", "bench env --env Pendulum-v1 --seconds 0.05",
+                        "bench train --env Pendulum-v1 --steps 300 --learning-starts 200 "
+                        "--hidden 16,16 --batch 16"}) {
+    const CommandResult r = run_command(c);
+    EXPECT_EQ(r.exit_code, 0) << c << "\n" << r.output;
+  }
+  CommandResult r = run_command(
+      "bench update --env Hopper-v4 --preset td3 --set agent.batch_size=64 --seconds 0.1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("critics=2"), std::string::npos) << r.output;  // from the preset
+  EXPECT_NE(r.output.find("batch=64"), std::string::npos) << r.output;   // from --set
+  r = run_command("bench update --batch 32 --set agent.batch_size=48 --seconds 0.1");
+  EXPECT_NE(r.output.find("batch=48"), std::string::npos) << "--set comes after the alias";
+  struct Bad {
+    const char* command;
+    const char* message;
+  };
+  for (const Bad& b : {Bad{"eval . --which worst", "--which: worst not in {final,best}"},
+                       Bad{"eval . --episodes 0", "--episodes: must be a positive number, got '0'"},
+                       Bad{"train --preset zooo", "--preset: zooo not in"},
+                       Bad{"sweep noise --out /tmp/x --jobs -1", "--jobs: must be a positive"},
+                       Bad{"rollout --env Pendulum-v1 --actions /no/such/file",
+                           "File does not exist: /no/such/file"}}) {
+    r = run_command(b.command);
+    EXPECT_EQ(r.exit_code, 2) << b.command << "\n" << r.output;
+    EXPECT_NE(r.output.find(b.message), std::string::npos) << b.command << "\n" << r.output;
+  }
 }
 
 // Several envs: a fixed seed and env count give the same run whatever the thread count, and a

@@ -130,6 +130,13 @@ MujocoEnv::~MujocoEnv() {
   if (model_ != nullptr) mj_deleteModel(model_);
 }
 
+std::string env_model_xml(const std::string& id) {
+  const auto env = make_env(id);
+  const auto* mj = dynamic_cast<const MujocoEnv*>(env.get());
+  if (!mj) throw Error(id + " is not a MuJoCo env: it has no MJCF model");
+  return MujocoEnv::model_xml(mj->model_name());
+}
+
 const std::string& MujocoEnv::model_xml(const std::string& name) {
   const std::string* text = embedded_file(kAssetDir + name);
   if (text == nullptr) {

@@ -6,7 +6,7 @@
 //              alone, run with the same shapes and the same threading in the same process ("gemm
 //              floor"): ratio = update_ms / gemm_floor_ms; and against the FLOP limit of the cores
 //              it uses: flop_fraction = update FLOP / (update time × measured peak of those cores).
-// bench act    one action for one observation (Agent::act) beside LibTorch's generic forward.
+// bench act    one action for one observation (Agent::act, the float kernels).
 // bench env    env steps per second under random actions, for one env or `num_envs` envs stepped
 //              together; for MuJoCo envs also the raw mj_step rate of the same model.
 // bench train  the whole training loop (act, step, store, sample, update) on an env, in steps
@@ -26,21 +26,22 @@ using BenchFigures = std::vector<std::pair<std::string, double>>;
 
 BenchFigures bench_peak(double seconds, int threads);
 
+// The agent (and for bench train the whole run) of a benchmark is a config like a run's, from the
+// same sources: --env, --preset, --config files, --set (the short flags such as --hidden and
+// --batch are aliases of --set). Without a preset or config file, the agent starts from the
+// benchmarks' reference sizes (256-256, batch 256) so that figures stay comparable over time.
 struct UpdateBenchOptions {
-  std::vector<int> hidden{256, 256};
-  int batch = 256;
-  int threads = 2;
-  int obs_dim = 17;  // HalfCheetah's sizes by default
+  ConfigSources sources;
+  int obs_dim = 17;  // HalfCheetah's sizes, unless --env names an env
   int act_dim = 6;
-  int critics = 1;
-  int shards = 2;
   double seconds = 2.0;  // measuring time per figure
 };
 
+// One update on a full random batch, with trainer.threads (default 2) cores.
 BenchFigures bench_update(const UpdateBenchOptions& opts);
 
 struct ActBenchOptions {
-  std::vector<int> hidden{256, 256};
+  ConfigSources sources;
   int obs_dim = 17;
   int act_dim = 6;
   double seconds = 1.0;
@@ -48,20 +49,11 @@ struct ActBenchOptions {
 
 BenchFigures bench_act(const ActBenchOptions& opts);
 
-BenchFigures bench_env(const std::string& env_id, double seconds, int num_envs = 1,
-                       int threads = 0);
+// bench env: env steps per second under random actions (one env, and `num_envs` together).
+BenchFigures bench_env(const std::string& env_id, double seconds, int num_envs, int threads);
 
 struct TrainBenchOptions {
-  std::string env_id = "HalfCheetah-v4";
-  int64_t steps = 15000;  // env steps in all
-  int64_t learning_starts = 5000;
-  std::vector<int> hidden{256, 256};
-  int batch = 256;
-  int threads = 0;  // 0: all cores
-  int update_every = 1;
-  int gradient_steps = 1;
-  int num_envs = 1;
-  std::vector<std::string> sets;  // further section.key=value
+  ConfigSources sources;  // env required; trainer.total_steps default 15000, learning_starts 5000
 };
 
 BenchFigures bench_train(const TrainBenchOptions& opts);

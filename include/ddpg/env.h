@@ -140,5 +140,7 @@ const std::vector<EnvInfo>& env_registry();
 std::unique_ptr<Env> make_env(const std::string& id,
                               const std::map<std::string, std::string>& options = {});
 bool env_exists(const std::string& id);
+// The MJCF text a MuJoCo env's model is built from; throws Error for an env without one.
+std::string env_model_xml(const std::string& id);
 
 }  // namespace ddpg
