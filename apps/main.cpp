@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <exception>
@@ -268,7 +269,16 @@ int main(int argc, char** argv) {
       };
       sweep.envs = split(sweep_envs);
       sweep.variants = split(sweep_variants);
-      for (const auto& s : split(sweep_seeds)) sweep.seeds.push_back(std::stoull(s));
+      for (const auto& s : split(sweep_seeds)) {
+        const bool digits = !s.empty() && s.size() <= 19 &&
+                            std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(
+                                                                 static_cast<unsigned char>(c)); });
+        if (!digits) {
+          throw ddpg::Error("--seeds '" + sweep_seeds +
+                            "' must be non-negative integers separated by commas, e.g. 0,1,2");
+        }
+        sweep.seeds.push_back(std::stoull(s));
+      }
       sweep.self_exe = self_path();
       if (estimate_steps > 0) return ddpg::cli::cmd_sweep_estimate(sweep, estimate_steps);
       return ddpg::cli::cmd_sweep(sweep);

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -208,14 +209,27 @@ std::vector<SweepRun> plan_sweep(const SweepOptions& opts) {
                  "variants)");
     }
   }
+  // A list under `key`, or a clear error naming the key and the expected type.
+  auto list_of = [&](const char* key, auto example, const char* what) {
+    using T = decltype(example);
+    try {
+      return grid[key].as<std::vector<T>>();
+    } catch (const YAML::Exception& e) {
+      errors.add("grid '" + opts.grid_file + "': '" + key + "' must be a list of " + what +
+                 " (line " + std::to_string(e.mark.line + 1) + ")");
+      return std::vector<T>{};
+    }
+  };
   std::vector<std::string> envs = opts.envs;
-  if (envs.empty() && grid["envs"]) envs = grid["envs"].as<std::vector<std::string>>();
+  if (envs.empty() && grid["envs"]) envs = list_of("envs", std::string(), "env ids");
   std::vector<uint64_t> seeds = opts.seeds;
   if (seeds.empty()) {
-    seeds =
-        grid["seeds"] ? grid["seeds"].as<std::vector<uint64_t>>() : std::vector<uint64_t>{0, 1, 2};
+    seeds = grid["seeds"] ? list_of("seeds", uint64_t{0}, "non-negative integers")
+                          : std::vector<uint64_t>{0, 1, 2};
   }
-  if (envs.empty()) errors.add("grid '" + opts.grid_file + "' names no envs (add envs: [...])");
+  if (envs.empty() && !(grid["envs"] && !grid["envs"].IsSequence())) {
+    errors.add("grid '" + opts.grid_file + "' names no envs (add envs: [...])");
+  }
   std::vector<std::pair<std::string, std::string>> variants;  // (name, deltas yaml)
   if (grid["variants"]) {
     if (!grid["variants"].IsMap()) errors.add("grid 'variants' must map names to config deltas");
@@ -229,6 +243,31 @@ std::vector<SweepRun> plan_sweep(const SweepOptions& opts) {
     }
   } else {
     variants.push_back({"default", ""});
+  }
+  // --variants must name the grid's variants; a variant's name is a folder name under --out.
+  for (const auto& want : opts.variants) {
+    const bool known = std::any_of(variants.begin(), variants.end(),
+                                   [&](const auto& v) { return v.first == want; });
+    if (!known) {
+      std::string names;
+      if (grid["variants"] && grid["variants"].IsMap()) {
+        for (const auto& v : grid["variants"]) names += " " + v.first.as<std::string>();
+      }
+      errors.add("--variants: the grid has no variant '" + want + "' (its variants:" + names +
+                 ")");
+    }
+  }
+  for (const auto& v : variants) {
+    const std::string& name = v.first;
+    const bool safe = !name.empty() && name[0] != '.' &&
+                      std::all_of(name.begin(), name.end(), [](char c) {
+                        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' ||
+                               c == '-' || c == '.' || c == '+';
+                      });
+    if (!safe) {
+      errors.add("grid '" + opts.grid_file + "': variant name '" + name +
+                 "' is not a plain folder name (use letters, digits, _ - . +; no leading dot)");
+    }
   }
   if (grid["baseline"] &&
       !(grid["variants"] && grid["variants"].IsMap() &&

@@ -391,6 +391,27 @@ TEST(Smoke, SweepRejectsBadGrids) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("unknown key 'variantz'"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("unknown env id 'Pendulum-v0'"), std::string::npos) << r.output;
+  // wrong types, names that would leave --out, and subsets that name nothing
+  write_file_atomic(dir + "/h.yaml", "envs: Pendulum-v1\nseeds: [a]\nvariants:\n  ../../x: {}\n");
+  const CommandResult h = run_command("sweep " + dir + "/h.yaml --out " + dir + "/o --dry-run");
+  EXPECT_EQ(h.exit_code, 1);
+  for (const char* m : {"'envs' must be a list of env ids (line 1)",
+                        "'seeds' must be a list of non-negative integers (line 2)",
+                        "variant name '../../x' is not a plain folder name"}) {
+    EXPECT_NE(h.output.find(m), std::string::npos) << m << "\n" << h.output;
+  }
+  const CommandResult v =
+      run_command("sweep noise --out " + dir + "/o --variants nosuch --dry-run");
+  EXPECT_EQ(v.exit_code, 1);
+  EXPECT_NE(v.output.find("the grid has no variant 'nosuch' (its variants: none gaussian ou "
+                          "param)"),
+            std::string::npos)
+      << v.output;
+  const CommandResult sd = run_command("sweep noise --out " + dir + "/o --seeds -1 --dry-run");
+  EXPECT_EQ(sd.exit_code, 1);
+  EXPECT_NE(sd.output.find("--seeds '-1' must be non-negative integers"), std::string::npos)
+      << sd.output;
+  EXPECT_FALSE(file_exists(dir + "/o/manifest.json"));
 }
 
 // A sweep over a subset (--variants, --envs, --seeds) leaves the other runs in the manifest, so the
