@@ -35,9 +35,10 @@ std::string default_run_dir(const Config& cfg, const std::string& preset) {
 }
 
 void print_summary(const TrainSummary& s, const std::string& env_id) {
-  std::printf("%s: %ld steps in %.1f s; final eval %.2f +- %.2f, best %.2f\n", env_id.c_str(),
-              static_cast<long>(s.steps), s.seconds, s.final_eval_mean, s.final_eval_std,
-              s.best_eval_mean);
+  char best[64] = "no evaluation on the schedule";
+  if (s.has_best) std::snprintf(best, sizeof best, "best %.2f", s.best_eval_mean);
+  std::printf("%s: %ld steps in %.1f s; final eval %.2f +- %.2f, %s\n", env_id.c_str(),
+              static_cast<long>(s.steps), s.seconds, s.final_eval_mean, s.final_eval_std, best);
   std::printf("run folder: %s\n", s.run_dir.c_str());
 }
 

@@ -117,11 +117,13 @@ void RunFiles::record_segment(const Config& cfg, int64_t from_step, int64_t to_s
 }
 
 void RunFiles::write_summary(const TrainSummary& s) const {
-  const nlohmann::json js = {{"steps", s.steps},
-                             {"final_eval_mean", s.final_eval_mean},
-                             {"final_eval_std", s.final_eval_std},
-                             {"best_eval_mean", s.best_eval_mean},
-                             {"seconds", s.seconds}};
+  // best_eval_mean is null when no evaluation ran on the schedule (eval_every 0)
+  const nlohmann::json js = {
+      {"steps", s.steps},
+      {"final_eval_mean", s.final_eval_mean},
+      {"final_eval_std", s.final_eval_std},
+      {"best_eval_mean", s.has_best ? nlohmann::json(s.best_eval_mean) : nlohmann::json()},
+      {"seconds", s.seconds}};
   write_file_atomic(dir_ + "/summary.json", js.dump(2) + "\n");
 }
 

@@ -265,6 +265,7 @@ class Loop {
     summary.final_eval_mean = evaluation_.last_mean;
     summary.final_eval_std = evaluation_.last_std;
     summary.best_eval_mean = evaluation_.best;
+    summary.has_best = evaluation_.have_best;
     summary.seconds = total_seconds();
     if (learn_timing_) {
       summary.learn_steps = step_ - learn_step0_;

@@ -440,6 +440,9 @@ variants:
   for (const auto& run : manifest.at("runs")) variants.insert(run.at("variant"));
   EXPECT_EQ(variants, (std::set<std::string>{"a", "b"})) << manifest.dump();
   EXPECT_EQ(manifest.at("runs").size(), 2u) << manifest.dump();
+  // eval_every 0: the run has a final evaluation but no best
+  const auto summary = nlohmann::json::parse(read_file(out + "/a/Pendulum-v1/seed_0/summary.json"));
+  EXPECT_TRUE(summary.at("best_eval_mean").is_null()) << summary.dump();
   r = run_command("sweep " + grid + " --out " + out + " --jobs 1 -q");  // both done: no duplicates
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(nlohmann::json::parse(read_file(out + "/manifest.json")).at("runs").size(), 2u);

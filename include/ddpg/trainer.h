@@ -32,6 +32,7 @@ struct TrainSummary {
   int64_t steps = 0;
   double final_eval_mean = 0.0, final_eval_std = 0.0;
   double best_eval_mean = 0.0;
+  bool has_best = false;  // an evaluation on the schedule ran (else there is no best)
   double seconds = 0.0;
   std::string run_dir;
   // Throughput of this process's part of the run after learning started (for bench train):
