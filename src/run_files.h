@@ -20,6 +20,20 @@ nlohmann::json provenance(const Config& cfg);
 // meta.json of a new run: version, env, seed, start time, provenance, no segments yet.
 void write_meta(const Config& cfg, const std::string& dir);
 
+// One writer per run folder: an exclusive advisory lock (flock) on RUN/.lock, held while this
+// object lives. The kernel releases it when the process ends, kill -9 included, so no stale lock
+// survives a crash. The holder writes its pid into the file, for the message of the next comer.
+class RunLock {
+ public:
+  explicit RunLock(const std::string& run_dir);  // throws Error naming the holder's pid
+  ~RunLock();
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 class RunFiles {
  public:
   explicit RunFiles(std::string dir) : dir_(std::move(dir)) {}

@@ -240,8 +240,12 @@ class Loop {
     agent_->load(in);
     replay_->load(in);
     if (!in.at_end()) throw Error("'" + path + "' has trailing data (mismatched layout)");
-    files_.reopen_logs(progress_size, eval_size);
+    checkpoint_progress_size_ = progress_size;
+    checkpoint_eval_size_ = eval_size;
   }
+
+  // A resumed run's logs, cut back to their lengths at the checkpoint (after load_checkpoint).
+  void reopen_logs() { files_.reopen_logs(checkpoint_progress_size_, checkpoint_eval_size_); }
 
   // No checkpoint (killed before the first): the run starts over with empty logs.
   void restart_logs() {
@@ -367,6 +371,7 @@ class Loop {
   Clock::time_point learn_t0_, learn_t1_;
   int64_t learn_step0_ = 0, updates_timed_ = 0;
   double update_seconds_ = 0;
+  uint64_t checkpoint_progress_size_ = 0, checkpoint_eval_size_ = 0;
 };
 
 }  // namespace
@@ -387,6 +392,8 @@ Config load_run_config(const std::string& run_dir) {
 }
 
 TrainSummary train_new(const Config& cfg, const std::string& run_dir, const TrainOptions& opts) {
+  make_dirs(run_dir);
+  const RunLock lock(run_dir);  // two starts in one folder: the second stops here
   if (file_exists(run_dir + "/config.yaml")) {
     throw Error("'" + run_dir + "' already holds a run; continue it with 'ddpg train --resume " +
                 run_dir + "' or choose another --out");
@@ -401,21 +408,26 @@ TrainSummary train_new(const Config& cfg, const std::string& run_dir, const Trai
 
 TrainSummary train_resume(const std::string& run_dir, std::optional<int64_t> total_steps,
                           const TrainOptions& opts) {
+  load_run_config(run_dir);  // a run folder at all? (reads only)
+  const RunLock lock(run_dir);
+  // Everything is checked before anything in the folder changes.
   Config cfg = load_run_config(run_dir);
-  if (total_steps) {
-    cfg.trainer.total_steps = *total_steps;
-    write_file_atomic(run_dir + "/config.yaml", to_yaml(cfg));
-  }
-  make_dirs(run_dir + "/checkpoints");
-  if (!file_exists(run_dir + "/meta.json")) write_meta(cfg, run_dir);
-  ::unlink((run_dir + "/summary.json").c_str());  // not finished until it ends again
+  if (total_steps) cfg.trainer.total_steps = *total_steps;
   Loop loop(cfg, run_dir, opts);
-  if (file_exists(loop.checkpoint_path())) {
+  const bool have_checkpoint = file_exists(loop.checkpoint_path());
+  if (have_checkpoint) {
     loop.load_checkpoint();
     if (loop.step() >= cfg.trainer.total_steps) {
       throw Error("the run in '" + run_dir + "' is already at step " + std::to_string(loop.step()) +
                   "; pass --steps N with N larger than that to continue it");
     }
+  }
+  if (total_steps) write_file_atomic(run_dir + "/config.yaml", to_yaml(cfg));
+  make_dirs(run_dir + "/checkpoints");
+  if (!file_exists(run_dir + "/meta.json")) write_meta(cfg, run_dir);
+  ::unlink((run_dir + "/summary.json").c_str());  // not finished until it ends again
+  if (have_checkpoint) {
+    loop.reopen_logs();
   } else {
     loop.restart_logs();  // killed before its first checkpoint: start over
   }

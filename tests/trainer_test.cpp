@@ -465,6 +465,53 @@ TEST(Smoke, RunFoldersOfTheLibTorchEraLoad) {
   EXPECT_NEAR(summary.at("final_eval_mean").get<double>(), -1338.238368915617, 1e-6);
 }
 
+// One writer per run folder (an flock held for the process's life), and a refused resume changes
+// nothing in the folder.
+TEST(Smoke, OneWriterPerRunFolderAndRefusedResumeChangesNothing) {
+  const std::string dir = temp_dir() + "/run";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    freopen("/dev/null", "w", stdout);
+    freopen("/dev/null", "w", stderr);
+    execl(DDPG_BINARY, DDPG_BINARY, "train", "--env", "Pendulum-v1", "--steps", "1000000", "-q",
+          "--out", dir.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!file_exists(dir + "/eval.csv") && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CommandResult r = run_command("train --resume " + dir + " --steps 2000 -q");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("is being written by another ddpg process (pid " + std::to_string(pid) +
+                          ")"),
+            std::string::npos)
+      << r.output;
+  r = run_command("train --env Pendulum-v1 --steps 300 -q --out " + dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("is being written by another ddpg process"), std::string::npos)
+      << r.output;
+  kill(pid, SIGKILL);  // the kernel releases the lock with the process
+  int status = 0;
+  waitpid(pid, &status, 0);
+
+  const std::string done = temp_dir() + "/run";
+  ASSERT_EQ(run_command("train --env Pendulum-v1 --steps 400 -q --out " + done + tiny_set_args())
+                .exit_code,
+            0);
+  const std::string eval_before = read_file(done + "/eval.csv");
+  const std::string summary_before = read_file(done + "/summary.json");
+  const std::string config_before = read_file(done + "/config.yaml");
+  r = run_command("train --resume " + done + " -q");  // already at its total steps
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("pass --steps N"), std::string::npos) << r.output;
+  r = run_command("train --resume " + done + " --steps 300 -q");  // fewer steps than done
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(read_file(done + "/eval.csv"), eval_before);
+  EXPECT_EQ(read_file(done + "/summary.json"), summary_before);
+  EXPECT_EQ(read_file(done + "/config.yaml"), config_before);
+}
+
 // meta.json says what produced a run: commit, build, CPU, threads; each process of the run adds a
 // segment, and wall_seconds sums them.
 TEST(Smoke, MetaRecordsProvenanceOfEachProcess) {
