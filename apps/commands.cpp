@@ -68,6 +68,21 @@ int cmd_train(const TrainArgs& args) {
   opts.quiet = args.quiet;
   opts.show_progress = !args.quiet;
   if (!args.resume.empty()) {
+    // A resumed run keeps the config it started with; only its length can change.
+    std::vector<std::string> fixed;
+    if (!args.sources.env_id.empty()) fixed.push_back("--env");
+    if (!args.sources.preset.empty()) fixed.push_back("--preset");
+    if (!args.sources.files.empty()) fixed.push_back("--config");
+    if (!args.sources.sets.empty()) fixed.push_back("--set");
+    if (args.sources.seed) fixed.push_back("--seed");
+    if (!args.out.empty()) fixed.push_back("--out");
+    if (!fixed.empty()) {
+      std::string names;
+      for (const auto& f : fixed) names += (names.empty() ? "" : ", ") + f;
+      throw Error(names + " cannot change a run on --resume: it continues with the config in " +
+                  args.resume + "/config.yaml (only --steps can extend it); to train with other "
+                  "settings, start a new run with --out");
+    }
     const TrainSummary s = train_resume(args.resume, args.sources.total_steps, opts);
     print_summary(s, load_run_config(args.resume).env.id);
     return 0;

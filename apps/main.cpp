@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <sstream>
@@ -32,6 +33,20 @@ CLI::Validator number_check(bool zero_ok) {
 const CLI::Validator kPositive = number_check(false);
 const CLI::Validator kNonNegative = number_check(true);
 
+// A seed: an integer from 0 to 2^63-1 on every path (the config file, --set, --seed, sweeps).
+CLI::Validator seed_check() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        const bool digits = !v.empty() && v.size() <= 19 &&
+                            std::all_of(v.begin(), v.end(), [](char c) {
+                              return std::isdigit(static_cast<unsigned char>(c));
+                            });
+        if (digits && std::stoull(v) <= static_cast<uint64_t>(INT64_MAX)) return "";
+        return "must be an integer from 0 to 2^63-1, got '" + v + "'";
+      },
+      "SEED");
+}
+
 // The presets a run can name ("none": the library's defaults).
 std::vector<std::string> preset_choices() {
   std::vector<std::string> names = ddpg::preset_names();
@@ -47,8 +62,10 @@ void add_config_options(CLI::App* cmd, ddpg::ConfigSources& src) {
   cmd->add_option("--config", src.files, "YAML file(s) of config deltas, applied in order")
       ->check(CLI::ExistingFile);
   cmd->add_option("--set", src.sets, "override one key: section.key=value (repeatable)");
-  cmd->add_option_function<uint64_t>(
-      "--seed", [&src](const uint64_t& s) { src.seed = s; }, "run seed (trainer.seed)");
+  cmd->add_option_function<int64_t>(
+         "--seed", [&src](const int64_t& s) { src.seed = static_cast<uint64_t>(s); },
+         "run seed (trainer.seed), 0 to 2^63-1")
+      ->check(seed_check());
   cmd->add_option_function<int64_t>(
       "--steps", [&src](const int64_t& n) { src.total_steps = n; },
       "total env steps (trainer.total_steps)")
@@ -122,9 +139,10 @@ int main(int argc, char** argv) {
   e->add_option("run_dir", eval.run_dir, "run folder")->required()->check(CLI::ExistingDirectory);
   e->add_option("--episodes", eval.episodes, "episodes")->check(kPositive);
   e->add_option("--which", eval.which, "final or best")->check(CLI::IsMember({"final", "best"}));
-  e->add_option_function<uint64_t>(
-      "--seed", [&eval](const uint64_t& s) { eval.seed = s; },
-      "seed of the first evaluation episode");
+  e->add_option_function<int64_t>(
+         "--seed", [&eval](const int64_t& s) { eval.seed = static_cast<uint64_t>(s); },
+         "seed of the first evaluation episode, 0 to 2^63-1")
+      ->check(seed_check());
 
   bool envs_json = false;
   auto* envs = app.add_subcommand("envs", "list env ids with their sizes and bounds");
@@ -273,9 +291,9 @@ int main(int argc, char** argv) {
         const bool digits = !s.empty() && s.size() <= 19 &&
                             std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(
                                                                  static_cast<unsigned char>(c)); });
-        if (!digits) {
+        if (!digits || std::stoull(s) > static_cast<uint64_t>(INT64_MAX)) {
           throw ddpg::Error("--seeds '" + sweep_seeds +
-                            "' must be non-negative integers separated by commas, e.g. 0,1,2");
+                            "' must be integers from 0 to 2^63-1 separated by commas, e.g. 0,1,2");
         }
         sweep.seeds.push_back(std::stoull(s));
       }

@@ -227,6 +227,12 @@ std::vector<SweepRun> plan_sweep(const SweepOptions& opts) {
     seeds = grid["seeds"] ? list_of("seeds", uint64_t{0}, "non-negative integers")
                           : std::vector<uint64_t>{0, 1, 2};
   }
+  for (uint64_t seed : seeds) {
+    if (seed > static_cast<uint64_t>(INT64_MAX)) {
+      errors.add("grid '" + opts.grid_file + "': seed " + std::to_string(seed) +
+                 " is out of range (seeds are 0 to 2^63-1)");
+    }
+  }
   if (envs.empty() && !(grid["envs"] && !grid["envs"].IsSequence())) {
     errors.add("grid '" + opts.grid_file + "' names no envs (add envs: [...])");
   }

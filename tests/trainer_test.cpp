@@ -409,7 +409,7 @@ TEST(Smoke, SweepRejectsBadGrids) {
       << v.output;
   const CommandResult sd = run_command("sweep noise --out " + dir + "/o --seeds -1 --dry-run");
   EXPECT_EQ(sd.exit_code, 1);
-  EXPECT_NE(sd.output.find("--seeds '-1' must be non-negative integers"), std::string::npos)
+  EXPECT_NE(sd.output.find("--seeds '-1' must be integers from 0 to 2^63-1"), std::string::npos)
       << sd.output;
   EXPECT_FALSE(file_exists(dir + "/o/manifest.json"));
 }
@@ -509,6 +509,12 @@ TEST(Smoke, OneWriterPerRunFolderAndRefusedResumeChangesNothing) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(read_file(done + "/eval.csv"), eval_before);
   EXPECT_EQ(read_file(done + "/summary.json"), summary_before);
+  EXPECT_EQ(read_file(done + "/config.yaml"), config_before);
+  // options that would change the run are refused by name, not ignored
+  r = run_command("train --resume " + done + " --steps 500 --set agent.tau=0.1 --seed 3 -q");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("--set, --seed cannot change a run on --resume"), std::string::npos)
+      << r.output;
   EXPECT_EQ(read_file(done + "/config.yaml"), config_before);
 }
 
@@ -664,7 +670,10 @@ TEST(Smoke, CommandLineIsConsistent) {
                        Bad{"train --preset zooo", "--preset: zooo not in"},
                        Bad{"sweep noise --out /tmp/x --jobs -1", "--jobs: must be a positive"},
                        Bad{"rollout --env Pendulum-v1 --actions /no/such/file",
-                           "File does not exist: /no/such/file"}}) {
+                           "File does not exist: /no/such/file"},
+                       Bad{"train --seed -1", "--seed: must be an integer from 0 to 2^63-1"},
+                       Bad{"train --seed 9223372036854775808",
+                           "--seed: must be an integer from 0 to 2^63-1"}}) {
     r = run_command(b.command);
     EXPECT_EQ(r.exit_code, 2) << b.command << "\n" << r.output;
     EXPECT_NE(r.output.find(b.message), std::string::npos) << b.command << "\n" << r.output;
