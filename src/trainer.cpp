@@ -8,6 +8,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <omp.h>
 #include <thread>
 
@@ -49,6 +50,50 @@ int threads_of(const Config& cfg) {
   return cfg.trainer.threads > 0
              ? cfg.trainer.threads
              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+// MemAvailable of /proc/meminfo in bytes (0 when unknown).
+double available_memory() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  double kib = 0;
+  std::string unit;
+  while (in >> key >> kib >> unit) {
+    if (key == "MemAvailable:") return kib * 1024;
+  }
+  return 0;
+}
+
+std::string gib(double bytes) { return fmt("%.1f GiB", bytes / (1024.0 * 1024 * 1024)); }
+
+// The memory the run will need, checked before anything is allocated, so that a setting too large
+// for the machine is named instead of ending in std::bad_alloc or the OOM killer.
+void check_memory(const Config& cfg, const EnvSpec& spec) {
+  const double avail = available_memory();
+  if (avail <= 0) return;
+  // the replay fills to min(buffer_size, total_steps) rows: obs, next obs, action, 3 scalars
+  const double rows = static_cast<double>(std::min(cfg.agent.buffer_size, cfg.trainer.total_steps));
+  const double replay = rows * (2.0 * spec.obs_dim + spec.act_dim + 3) * sizeof(float);
+  if (replay > 0.9 * avail) {
+    throw Error("agent.buffer_size = " + std::to_string(cfg.agent.buffer_size) + " needs " +
+                gib(replay) + " for the replay (" + std::to_string(spec.obs_dim) +
+                "-float observations), more than the " + gib(avail) +
+                " this machine has available; lower agent.buffer_size");
+  }
+  // each network's parameters, target, Adam moments and gradients, per shard and per thread
+  const MlpShape a = actor_shape_of(cfg.agent, spec.obs_dim, spec.act_dim);
+  const MlpShape c = critic_shape_of(cfg.agent, spec.obs_dim, spec.act_dim);
+  const double floats = static_cast<double>(a.size() + cfg.agent.n_critics * c.size());
+  const double copies = 6.0 + cfg.agent.batch_shards + 4.0 * (threads_of(cfg) - 1);
+  const double nets = floats * copies * sizeof(float);
+  if (nets > 0.9 * avail) {
+    throw Error("the networks of agent.hidden = [" + [&] {
+      std::string h;
+      for (int x : cfg.agent.hidden) h += (h.empty() ? "" : ", ") + std::to_string(x);
+      return h;
+    }() + "] need about " + gib(nets) + ", more than the " + gib(avail) +
+                " this machine has available; use smaller hidden layers");
+  }
 }
 
 // Evaluation: the deterministic policy on its own env, from the run's evaluation stream (the same
@@ -102,6 +147,7 @@ class Loop {
     const uint64_t seed = cfg.trainer.seed;
     omp_set_num_threads(threads_of(cfg));  // the OpenMP pool of the update (and of OpenBLAS)
     const EnvSpec& spec = collector_.spec();
+    check_memory(cfg, spec);
     agent_ = std::make_unique<Agent>(cfg.agent, spec.obs_dim, spec.act_dim,
                                      Rng::derive(seed, kAgentStream));
     agent_->set_threads(threads_of(cfg));
@@ -398,10 +444,12 @@ TrainSummary train_new(const Config& cfg, const std::string& run_dir, const Trai
     throw Error("'" + run_dir + "' already holds a run; continue it with 'ddpg train --resume " +
                 run_dir + "' or choose another --out");
   }
+  // The envs, agent and replay first: a run that cannot start leaves no run behind to block its
+  // retry.
+  Loop loop(cfg, run_dir, opts);
   make_dirs(run_dir + "/checkpoints");
   write_file_atomic(run_dir + "/config.yaml", to_yaml(cfg));
   write_meta(cfg, run_dir);
-  Loop loop(cfg, run_dir, opts);
   loop.start_logs();
   return loop.run();
 }

@@ -518,6 +518,25 @@ TEST(Smoke, OneWriterPerRunFolderAndRefusedResumeChangesNothing) {
   EXPECT_EQ(read_file(done + "/config.yaml"), config_before);
 }
 
+// Settings too large for the machine are named before anything is allocated, and a run that
+// cannot start leaves nothing that blocks its retry.
+TEST(Smoke, TooLargeSettingsAreNamedAndLeaveNoRunBehind) {
+  const std::string dir = temp_dir() + "/run";
+  // 1e10 rows of Pendulum's transitions: 335 GiB, beyond any machine CI runs on
+  CommandResult r = run_command("train --env Pendulum-v1 --steps 10000000000 --out " + dir +
+                                " --set agent.buffer_size=10000000000 -q");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("agent.buffer_size = 10000000000 needs"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("lower agent.buffer_size"), std::string::npos) << r.output;
+  r = run_command("train --env Pendulum-v1 --out " + dir + " --set agent.hidden=[60000,60000] -q");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("use smaller hidden layers"), std::string::npos) << r.output;
+  EXPECT_FALSE(file_exists(dir + "/config.yaml"));
+  r = run_command("train --env Pendulum-v1 --steps 300 -q --out " + dir + tiny_set_args());
+  EXPECT_EQ(r.exit_code, 0) << r.output;  // the retry starts
+}
+
 // meta.json says what produced a run: commit, build, CPU, threads; each process of the run adds a
 // segment, and wall_seconds sums them.
 TEST(Smoke, MetaRecordsProvenanceOfEachProcess) {
