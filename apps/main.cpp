@@ -333,6 +333,9 @@ int main(int argc, char** argv) {
       with_aliases(ub.sources, ub_aliases);
       return ddpg::cli::cmd_bench_update(ub);
     }
+  } catch (const ddpg::Interrupted& err) {
+    std::fprintf(stderr, "%s\n", err.what());
+    return 128 + err.signal();  // 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP
   } catch (const ddpg::Error& err) {
     std::fprintf(stderr, "error: %s\n", err.what());
     return 1;

@@ -364,6 +364,7 @@ int run_sweep(const SweepOptions& opts) {
   bool forwarded = false;
   auto old_int = std::signal(SIGINT, on_sweep_signal);
   auto old_term = std::signal(SIGTERM, on_sweep_signal);
+  auto old_hup = std::signal(SIGHUP, on_sweep_signal);
   const bool tty = !opts.quiet && ::isatty(2);
   const auto start = std::chrono::steady_clock::now();
   int64_t start_steps = -1;
@@ -443,10 +444,13 @@ int run_sweep(const SweepOptions& opts) {
   }
   std::signal(SIGINT, old_int);
   std::signal(SIGTERM, old_term);
+  std::signal(SIGHUP, old_hup);
   write_manifest(opts, grid, runs);
   if (tty) std::fputs("\n", stderr);
   if (g_sweep_signal != 0) {
-    throw Error("sweep interrupted; runs are checkpointed: run the same command again to resume");
+    throw Interrupted(
+        "sweep interrupted; runs are checkpointed: run the same command again to resume",
+        g_sweep_signal);
   }
   int done = 0;
   for (const auto& r : runs) done += r.status == "done";

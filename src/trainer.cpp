@@ -173,6 +173,7 @@ class Loop {
     g_stop_signal = 0;
     auto old_int = std::signal(SIGINT, on_signal);
     auto old_term = std::signal(SIGTERM, on_signal);
+    auto old_hup = std::signal(SIGHUP, on_signal);  // a closed terminal or ssh session
     bool interrupted = false;
     // Multiples of `every` crossed by the last vector step (step_ − n, step_].
     const int n = collector_.size();
@@ -218,13 +219,15 @@ class Loop {
     }
     std::signal(SIGINT, old_int);
     std::signal(SIGTERM, old_term);
+    std::signal(SIGHUP, old_hup);
     if (tty) print_status(false);
     if (interrupted) {
       files_.record_segment(cfg_, start_step_, step_, seconds_since_start(), total_seconds(),
                             false);
-      throw Error("interrupted at step " + std::to_string(step_) +
-                  "; the checkpoint is saved: continue with 'ddpg train --resume " + files_.dir() +
-                  "'");
+      throw Interrupted("interrupted at step " + std::to_string(step_) +
+                            "; the checkpoint is saved: continue with 'ddpg train --resume " +
+                            files_.dir() + "'",
+                        g_stop_signal);
     }
     return finish();
   }

@@ -351,7 +351,7 @@ variants:
   kill(pid, SIGINT);
   int status = 0;
   waitpid(pid, &status, 0);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0) << "the sweep was not interrupted";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 130) << "the sweep was not interrupted";
   const auto manifest = nlohmann::json::parse(read_file(resumed + "/manifest.json"));
   int unfinished = 0;
   for (const auto& run : manifest["runs"]) unfinished += run["status"] != "done";
@@ -535,6 +535,32 @@ TEST(Smoke, TooLargeSettingsAreNamedAndLeaveNoRunBehind) {
   EXPECT_FALSE(file_exists(dir + "/config.yaml"));
   r = run_command("train --env Pendulum-v1 --steps 300 -q --out " + dir + tiny_set_args());
   EXPECT_EQ(r.exit_code, 0) << r.output;  // the retry starts
+}
+
+// SIGHUP (a closed terminal) stops a run as SIGTERM does: checkpoint, then exit 128 + 1.
+TEST(Smoke, HangupCheckpointsAndExitsWith129) {
+  const std::string dir = temp_dir() + "/run";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    freopen("/dev/null", "w", stdout);
+    freopen("/dev/null", "w", stderr);
+    execl(DDPG_BINARY, DDPG_BINARY, "train", "--env", "Pendulum-v1", "--steps", "1000000", "-q",
+          "--out", dir.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!file_exists(dir + "/eval.csv") && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  kill(pid, SIGHUP);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 129) << status;
+  EXPECT_TRUE(file_exists(dir + "/checkpoints/last.ckpt"));
+  const auto meta = nlohmann::json::parse(read_file(dir + "/meta.json"));
+  ASSERT_EQ(meta.at("segments").size(), 1u);
+  EXPECT_FALSE(meta.at("segments")[0].at("finished").get<bool>());
 }
 
 // meta.json says what produced a run: commit, build, CPU, threads; each process of the run adds a

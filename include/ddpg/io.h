@@ -22,6 +22,17 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A run or sweep stopped by a signal (SIGINT, SIGTERM, SIGHUP) after saving its state; the command
+// line exits with 128 + the signal's number, as shells report a process killed by it.
+class Interrupted : public Error {
+ public:
+  Interrupted(const std::string& what, int signal) : Error(what), signal_(signal) {}
+  int signal() const { return signal_; }
+
+ private:
+  int signal_;
+};
+
 // Writes `data` to `path` atomically (temporary + fsync + rename). Throws Error on failure.
 void write_file_atomic(const std::string& path, const std::string& data);
 // Reads a whole file. Throws Error naming the path when it cannot be read.
