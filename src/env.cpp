@@ -23,9 +23,10 @@ double EnvOptions::get_double(const std::string& key, double fallback) {
     size_t used = 0;
     const double v = std::stod(it->second, &used);
     if (used != it->second.size()) throw std::invalid_argument("trailing");
+    if (!std::isfinite(v)) throw std::invalid_argument("not finite");
     return v;
   } catch (const std::exception&) {
-    throw Error("env option '" + key + "' must be a number, got '" + it->second + "'");
+    throw Error("env option '" + key + "' must be a finite number, got '" + it->second + "'");
   }
 }
 

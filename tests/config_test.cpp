@@ -56,6 +56,19 @@ TEST(Config, ReportsEveryProblemAtOnce) {
   EXPECT_NE(msg.find("6 problems"), std::string::npos) << msg;
 }
 
+// NaN and infinity are refused at validation, for settings and env options alike (not found at
+// step 1 as a diverged simulation).
+TEST(Config, NonFiniteNumbersAreRefusedAtValidation) {
+  ConfigSources src;
+  src.env_id = "Hopper-v4";
+  src.sets = {"agent.tau=nan", "env.ctrl_cost_weight=inf", "env.healthy_reward=-nan"};
+  const std::string msg = error_of([&] { resolve_config(src); });
+  EXPECT_NE(msg.find("agent.tau: 'nan' is not a number"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("env option 'ctrl_cost_weight' must be a finite number, got 'inf'"),
+            std::string::npos)
+      << msg;
+}
+
 TEST(Config, MalformedYamlNamesTheLine) {
   Config c;
   ConfigErrors errors;
