@@ -143,7 +143,7 @@ int cmd_rollout(const RolloutArgs& args) {
   const EnvSpec& spec = env->spec();
   // actions: one row per step, one column per action dimension
   std::vector<std::vector<double>> actions;
-  std::stringstream lines(read_file(args.actions_file));
+  std::stringstream lines(read_file(args.actions_file, kTextFileLimit));
   std::string line;
   int line_no = 0;
   while (std::getline(lines, line)) {

@@ -112,6 +112,44 @@ void add_bench_config(CLI::App* cmd, ddpg::ConfigSources& src, std::vector<std::
   alias("--threads", "trainer.threads", "cores (0: all)");
 }
 
+// Levenshtein distance, for "did you mean".
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t prev = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t cur = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      prev = cur;
+    }
+  }
+  return row[b.size()];
+}
+
+// A word where `app` expects one of its subcommands: nothing if it is one, else the message.
+std::string unknown_subcommand(const CLI::App& app, const std::string& word,
+                               const std::string& where) {
+  std::vector<std::string> names;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    names.push_back(sub->get_name());
+  }
+  if (std::find(names.begin(), names.end(), word) != names.end()) return "";
+  std::string best, list;
+  size_t best_d = 3;  // suggest only close matches
+  for (const auto& n : names) {
+    list += (list.empty() ? "" : ", ") + n;
+    const size_t d = edit_distance(word, n);
+    if (d < best_d) {
+      best_d = d;
+      best = n;
+    }
+  }
+  return "unknown " + where + " '" + word + "'" + (best.empty() ? "" : " (did you mean '" + best + "'?)") +
+         "; the " + where + "s are: " + list;
+}
+
 // The running binary, so that sweep workers run the same build.
 std::string self_path() {
   char buf[4096];
@@ -265,6 +303,17 @@ int main(int argc, char** argv) {
   rep->add_flag("--include-unfinished", report_opts.include_unfinished,
                 "also report runs that have not reached their total steps");
 
+  // A misspelt command gets a name and a suggestion rather than "A subcommand is required".
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string msg = unknown_subcommand(app, argv[1], "command");
+    if (msg.empty() && std::string(argv[1]) == "bench" && argc > 2 && argv[2][0] != '-') {
+      msg = unknown_subcommand(*bench, argv[2], "bench command");
+    }
+    if (!msg.empty()) {
+      std::fprintf(stderr, "%s\n", msg.c_str());
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& err) {

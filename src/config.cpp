@@ -311,16 +311,45 @@ void apply_set(Config& c, const std::string& assignment, ConfigErrors& errors) {
   set_key(c, section, key, assignment.substr(eq + 1), "--set", errors);
 }
 
+namespace {
+
+// A mapping that names a key twice (YAML keeps one of them without a word).
+void check_duplicate_keys(const YAML::Node& node, const std::string& origin, ConfigErrors& errors) {
+  if (node.IsMap()) {
+    std::vector<std::string> seen;
+    for (const auto& kv : node) {
+      const std::string key = kv.first.Scalar();
+      if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+        errors.add(origin + ": key '" + key + "' appears twice (line " +
+                   std::to_string(kv.first.Mark().line + 1) + "); keep one");
+      }
+      seen.push_back(key);
+      check_duplicate_keys(kv.second, origin, errors);
+    }
+  } else if (node.IsSequence()) {
+    for (const auto& item : node) check_duplicate_keys(item, origin, errors);
+  }
+}
+
+}  // namespace
+
 void apply_yaml(Config& c, const std::string& yaml_text, const std::string& origin,
                 ConfigErrors& errors) {
   YAML::Node root;
   try {
-    root = YAML::Load(yaml_text);
+    const std::vector<YAML::Node> docs = YAML::LoadAll(yaml_text);
+    if (docs.size() > 1) {
+      errors.add(origin + ": holds " + std::to_string(docs.size()) +
+                 " YAML documents (separated by ---); a config file is one");
+      return;
+    }
+    if (!docs.empty()) root = docs[0];
   } catch (const YAML::Exception& e) {
     errors.add(origin + ": malformed YAML at line " + std::to_string(e.mark.line + 1) + ": " +
                e.msg);
     return;
   }
+  check_duplicate_keys(root, origin, errors);
   if (root.IsNull()) return;  // an empty file is a valid empty delta
   if (!root.IsMap()) {
     errors.add(origin +
@@ -474,7 +503,7 @@ Config resolve_config(const ConfigSources& src) {
   std::vector<std::pair<std::string, std::string>> files;  // (origin, text)
   for (const auto& path : src.files) {
     try {
-      files.push_back({path, read_file(path)});
+      files.push_back({path, read_file(path, kTextFileLimit)});
     } catch (const Error& e) {
       errors.add(e.what());
     }

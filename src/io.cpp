@@ -63,7 +63,16 @@ void write_file_atomic(const std::string& path, const std::string& data) {
   }
 }
 
-std::string read_file(const std::string& path) {
+std::string read_file(const std::string& path, uint64_t max_bytes) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) throw Error("cannot read '" + path + "': " + errno_text());
+  if (!S_ISREG(st.st_mode)) {
+    throw Error("'" + path + "' is not a regular file (a directory, device or pipe); name a file");
+  }
+  if (max_bytes > 0 && static_cast<uint64_t>(st.st_size) > max_bytes) {
+    throw Error("'" + path + "' is " + std::to_string(st.st_size) + " bytes, more than the " +
+                std::to_string(max_bytes >> 20) + " MiB a text input may have; is it the right file?");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("cannot read '" + path + "': " + errno_text());
   std::ostringstream ss;

@@ -166,7 +166,7 @@ void write_manifest(const SweepOptions& opts, const YAML::Node& grid,
 // A grid file's text: the path itself, or a grid shipped in configs/ablations or
 // configs/benchmarks by name.
 std::string grid_text(const std::string& path) {
-  if (file_exists(path)) return read_file(path);
+  if (file_exists(path)) return read_file(path, kTextFileLimit);
   for (const std::string& key : {"configs/ablations/" + path + ".yaml",
                                  "configs/benchmarks/" + path + ".yaml", path}) {
     if (const std::string* text = embedded_file(key)) return *text;

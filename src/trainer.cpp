@@ -434,7 +434,7 @@ Config load_run_config(const std::string& run_dir) {
   }
   Config c;
   ConfigErrors errors;
-  apply_yaml(c, read_file(path), path, errors);
+  apply_yaml(c, read_file(path, kTextFileLimit), path, errors);
   validate(c, errors);
   errors.throw_if_any("invalid run config '" + path + "'");
   return c;

@@ -69,6 +69,16 @@ TEST(Config, NonFiniteNumbersAreRefusedAtValidation) {
       << msg;
 }
 
+TEST(Config, DuplicateKeysAndExtraDocumentsAreRefused) {
+  Config c;
+  ConfigErrors errors;
+  apply_yaml(c, "agent:\n  tau: 0.1\n  tau: 0.2\n", "dup.yaml", errors);
+  apply_yaml(c, "agent: {tau: 0.1}\n---\nagent: {tau: 0.2}\n", "two.yaml", errors);
+  const std::string msg = error_of([&] { errors.throw_if_any("config"); });
+  EXPECT_NE(msg.find("dup.yaml: key 'tau' appears twice (line 3)"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("two.yaml: holds 2 YAML documents"), std::string::npos) << msg;
+}
+
 TEST(Config, MalformedYamlNamesTheLine) {
   Config c;
   ConfigErrors errors;

@@ -97,3 +97,25 @@ TEST(Format, DoublesRoundTrip) {
 
 }  // namespace
 }  // namespace ddpg
+
+namespace ddpg {
+namespace {
+
+// Inputs are bounded: only regular files are read, and text inputs have a size limit.
+TEST(Io, ReadFileRefusesNonRegularFilesAndOversizedText) {
+  EXPECT_THROW(read_file("/tmp"), Error);
+  EXPECT_THROW(read_file("/dev/zero"), Error);
+  const std::string path = "/tmp/ddpg_io_limit_test.txt";
+  write_file_atomic(path, std::string(2000, 'x'));
+  EXPECT_EQ(read_file(path).size(), 2000u);
+  EXPECT_EQ(read_file(path, 2000).size(), 2000u);
+  try {
+    read_file(path, 1999);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("is 2000 bytes"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace ddpg

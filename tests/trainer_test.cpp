@@ -716,6 +716,8 @@ TEST(Smoke, CommandLineIsConsistent) {
                        Bad{"sweep noise --out /tmp/x --jobs -1", "--jobs: must be a positive"},
                        Bad{"rollout --env Pendulum-v1 --actions /no/such/file",
                            "File does not exist: /no/such/file"},
+                       Bad{"trian", "unknown command 'trian' (did you mean 'train'?)"},
+                       Bad{"bench updat", "unknown bench command 'updat' (did you mean 'update'?)"},
                        Bad{"train --seed -1", "--seed: must be an integer from 0 to 2^63-1"},
                        Bad{"train --seed 9223372036854775808",
                            "--seed: must be an integer from 0 to 2^63-1"}}) {

@@ -35,8 +35,11 @@ class Interrupted : public Error {
 
 // Writes `data` to `path` atomically (temporary + fsync + rename). Throws Error on failure.
 void write_file_atomic(const std::string& path, const std::string& data);
-// Reads a whole file. Throws Error naming the path when it cannot be read.
-std::string read_file(const std::string& path);
+// Reads a whole regular file. Throws Error naming the path when it cannot be read, is not a
+// regular file (a directory, device or pipe), or is larger than `max_bytes` (0: no limit).
+std::string read_file(const std::string& path, uint64_t max_bytes = 0);
+// The limit for text inputs a person writes (config and grid files, action CSVs): 16 MiB.
+constexpr uint64_t kTextFileLimit = 16u << 20;
 bool file_exists(const std::string& path);
 // Creates a directory and its parents (like mkdir -p).
 void make_dirs(const std::string& path);
