@@ -67,6 +67,9 @@ int cmd_train(const TrainArgs& args) {
   TrainOptions opts;
   opts.quiet = args.quiet;
   opts.show_progress = !args.quiet;
+  if (args.restart && args.resume.empty()) {
+    throw Error("--restart goes with --resume DIR (it lets a run without a checkpoint start over)");
+  }
   if (!args.resume.empty()) {
     // A resumed run keeps the config it started with; only its length can change.
     std::vector<std::string> fixed;
@@ -83,7 +86,8 @@ int cmd_train(const TrainArgs& args) {
                   args.resume + "/config.yaml (only --steps can extend it); to train with other "
                   "settings, start a new run with --out");
     }
-    const TrainSummary s = train_resume(args.resume, args.sources.total_steps, opts);
+    const TrainSummary s =
+        train_resume(args.resume, args.sources.total_steps, opts, args.restart);
     print_summary(s, load_run_config(args.resume).env.id);
     return 0;
   }

@@ -15,6 +15,7 @@ struct TrainArgs {
   ConfigSources sources;
   std::string out;
   std::string resume;
+  bool restart = false;  // --restart: a --resume without checkpoint starts over
   bool quiet = false;
 };
 int cmd_train(const TrainArgs& args);

@@ -170,6 +170,8 @@ int main(int argc, char** argv) {
   add_config_options(t, train.sources);
   t->add_option("--out", train.out, "run folder (default runs/ENV_PRESET_sSEED_TIME)");
   t->add_option("--resume", train.resume, "continue the run in this folder from its checkpoint");
+  t->add_flag("--restart", train.restart,
+              "with --resume: a run that has results but no checkpoint starts over from step 0");
   t->add_flag("--quiet,-q", train.quiet, "no progress output");
 
   ddpg::cli::EvalArgs eval;

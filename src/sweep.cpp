@@ -382,8 +382,9 @@ int run_sweep(const SweepOptions& opts) {
           dup2(fd, 1);
           dup2(fd, 2);
         }
+        // --restart: a run of this sweep that lost its checkpoint (or never wrote one) starts over
         execl(opts.self_exe.c_str(), opts.self_exe.c_str(), "train", "--resume", r.dir.c_str(),
-              "--steps", steps.c_str(), "-q", static_cast<char*>(nullptr));
+              "--restart", "--steps", steps.c_str(), "-q", static_cast<char*>(nullptr));
         _exit(127);
       }
       if (pid < 0) throw Error("cannot start a worker process (fork failed)");

@@ -457,8 +457,26 @@ TrainSummary train_new(const Config& cfg, const std::string& run_dir, const Trai
   return loop.run();
 }
 
+namespace {
+
+// Whether a run folder holds results: a policy, a summary, or data rows in its logs.
+bool has_results(const std::string& dir) {
+  for (const char* f : {"/summary.json", "/policy_final.bin", "/policy_best.bin"}) {
+    if (file_exists(dir + f)) return true;
+  }
+  for (const char* log : {"/progress.csv", "/eval.csv"}) {
+    if (!file_exists(dir + log)) continue;
+    const std::string text = read_file(dir + log);
+    const auto nl = text.find('\n');
+    if (nl != std::string::npos && nl + 1 < text.size()) return true;  // a row past the header
+  }
+  return false;
+}
+
+}  // namespace
+
 TrainSummary train_resume(const std::string& run_dir, std::optional<int64_t> total_steps,
-                          const TrainOptions& opts) {
+                          const TrainOptions& opts, bool restart) {
   load_run_config(run_dir);  // a run folder at all? (reads only)
   const RunLock lock(run_dir);
   // Everything is checked before anything in the folder changes.
@@ -466,6 +484,11 @@ TrainSummary train_resume(const std::string& run_dir, std::optional<int64_t> tot
   if (total_steps) cfg.trainer.total_steps = *total_steps;
   Loop loop(cfg, run_dir, opts);
   const bool have_checkpoint = file_exists(loop.checkpoint_path());
+  if (!have_checkpoint && !restart && has_results(run_dir)) {
+    throw Error("'" + run_dir + "' has results but no checkpoint (" + loop.checkpoint_path() +
+                "), so it cannot continue; to train it again from step 0 (its logs and policies "
+                "are replaced) add --restart, or start a new run with --out");
+  }
   if (have_checkpoint) {
     loop.load_checkpoint();
     if (loop.step() >= cfg.trainer.total_steps) {

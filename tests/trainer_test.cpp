@@ -516,6 +516,16 @@ TEST(Smoke, OneWriterPerRunFolderAndRefusedResumeChangesNothing) {
   EXPECT_NE(r.output.find("--set, --seed cannot change a run on --resume"), std::string::npos)
       << r.output;
   EXPECT_EQ(read_file(done + "/config.yaml"), config_before);
+  // without its checkpoint a run with results does not silently start over
+  ASSERT_EQ(::unlink((done + "/checkpoints/last.ckpt").c_str()), 0);
+  r = run_command("train --resume " + done + " --steps 600 -q");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("has results but no checkpoint"), std::string::npos) << r.output;
+  EXPECT_EQ(read_file(done + "/eval.csv"), eval_before);
+  EXPECT_EQ(read_file(done + "/summary.json"), summary_before);
+  r = run_command("train --resume " + done + " --restart --steps 600 -q");  // explicitly
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(nlohmann::json::parse(read_file(done + "/summary.json")).at("steps"), 600);
 }
 
 // Settings too large for the machine are named before anything is allocated, and a run that

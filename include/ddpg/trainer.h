@@ -45,9 +45,11 @@ struct TrainSummary {
 // Starts a new run in `run_dir` (which must not already hold a run).
 TrainSummary train_new(const Config& cfg, const std::string& run_dir, const TrainOptions& opts);
 // Continues the run in `run_dir` from its last checkpoint up to `total_steps` (if given; else the
-// config's). Refuses a folder without a run.
+// config's). Refuses a folder without a run. Without a checkpoint, a folder that holds no results
+// yet (a config only, as a sweep prepares it) starts at step 0; one that holds results (logged
+// episodes, evaluations, policies) is refused unless `restart`, which starts it over from step 0.
 TrainSummary train_resume(const std::string& run_dir, std::optional<int64_t> total_steps,
-                          const TrainOptions& opts);
+                          const TrainOptions& opts, bool restart = false);
 
 // Reads a run folder's config.yaml.
 Config load_run_config(const std::string& run_dir);
