@@ -72,6 +72,28 @@ void add_config_options(CLI::App* cmd, ddpg::ConfigSources& src) {
       ->check(kPositive);
 }
 
+// A short flag that is an alias of `--set key=VALUE` (collected in `aliases`); with `list`, the
+// value is comma-separated sizes, e.g. --hidden 256,256 → agent.hidden=[256,256].
+void add_set_alias(CLI::App* cmd, std::vector<std::string>& aliases, const std::string& flag,
+                   const std::string& key, const std::string& help, bool list = false) {
+  cmd->add_option_function<std::string>(
+      flag,
+      [&aliases, key, list, flag](const std::string& v) {
+        if (!list) {
+          aliases.push_back(key + "=" + v);
+          return;
+        }
+        for (char ch : v) {
+          if (!std::isdigit(static_cast<unsigned char>(ch)) && ch != ',') {
+            throw CLI::ValidationError(
+                flag, "'" + v + "' must be positive sizes separated by commas, e.g. 256,256");
+          }
+        }
+        aliases.push_back(key + "=[" + v + "]");
+      },
+      help + " (alias of --set " + key + "=...)");
+}
+
 // A benchmark's config sources (see bench.h): --env, --preset, --config, --set, and short flags
 // that are aliases of --set, collected in `aliases` and applied before the --set options.
 void add_bench_config(CLI::App* cmd, ddpg::ConfigSources& src, std::vector<std::string>& aliases,
@@ -86,30 +108,11 @@ void add_bench_config(CLI::App* cmd, ddpg::ConfigSources& src, std::vector<std::
   cmd->add_option("--config", src.files, "YAML file(s) of config deltas")
       ->check(CLI::ExistingFile);
   cmd->add_option("--set", src.sets, "section.key=value (repeatable; after the aliases)");
-  auto alias = [&](const std::string& flag, const std::string& key, const std::string& help,
-                   bool list = false) {
-    cmd->add_option_function<std::string>(
-        flag,
-        [&aliases, key, list, flag](const std::string& v) {
-          if (list) {  // e.g. --hidden 256,256 → agent.hidden=[256,256]
-            for (char ch : v) {
-              if (!std::isdigit(static_cast<unsigned char>(ch)) && ch != ',') {
-                throw CLI::ValidationError(flag, "'" + v + "' must be positive sizes separated "
-                                                 "by commas, e.g. 256,256");
-              }
-            }
-            aliases.push_back(key + "=[" + v + "]");
-          } else {
-            aliases.push_back(key + "=" + v);
-          }
-        },
-        help + " (alias of --set " + key + "=...)");
-  };
-  alias("--hidden", "agent.hidden", "hidden sizes, e.g. 256,256", true);
-  alias("--batch", "agent.batch_size", "batch size");
-  alias("--critics", "agent.n_critics", "critics (TD3: 2)");
-  alias("--shards", "agent.batch_shards", "batch shards");
-  alias("--threads", "trainer.threads", "cores (0: all)");
+  add_set_alias(cmd, aliases, "--hidden", "agent.hidden", "hidden sizes, e.g. 256,256", true);
+  add_set_alias(cmd, aliases, "--batch", "agent.batch_size", "batch size");
+  add_set_alias(cmd, aliases, "--critics", "agent.n_critics", "critics (TD3: 2)");
+  add_set_alias(cmd, aliases, "--shards", "agent.batch_shards", "batch shards");
+  add_set_alias(cmd, aliases, "--threads", "trainer.threads", "cores (0: all)");
 }
 
 // Levenshtein distance, for "did you mean".
@@ -148,6 +151,13 @@ std::string unknown_subcommand(const CLI::App& app, const std::string& word,
   }
   return "unknown " + where + " '" + word + "'" + (best.empty() ? "" : " (did you mean '" + best + "'?)") +
          "; the " + where + "s are: " + list;
+}
+
+// bench update/act: the network's sizes without an env, and the measuring time.
+void add_sizes_and_time(CLI::App* cmd, int& obs_dim, int& act_dim, double& seconds) {
+  cmd->add_option("--obs-dim", obs_dim, "observation size (without --env)")->check(kPositive);
+  cmd->add_option("--act-dim", act_dim, "action size (without --env)")->check(kPositive);
+  cmd->add_option("--seconds", seconds, "measuring time per figure")->check(kPositive);
 }
 
 // The running binary, so that sweep workers run the same build.
@@ -215,21 +225,13 @@ int main(int argc, char** argv) {
   std::vector<std::string> ub_aliases;
   auto* bu = bench->add_subcommand("update", "one DDPG update beside its matrix-multiply floor");
   add_bench_config(bu, ub.sources, ub_aliases, false);
-  bu->add_option("--obs-dim", ub.obs_dim, "observation size (without --env)")
-      ->check(kPositive);
-  bu->add_option("--act-dim", ub.act_dim, "action size (without --env)")
-      ->check(kPositive);
-  bu->add_option("--seconds", ub.seconds, "measuring time per figure")->check(kPositive);
+  add_sizes_and_time(bu, ub.obs_dim, ub.act_dim, ub.seconds);
 
   ddpg::ActBenchOptions ab;
   std::vector<std::string> ab_aliases;
   auto* ba = bench->add_subcommand("act", "one action for one observation (the float kernels)");
   add_bench_config(ba, ab.sources, ab_aliases, false);
-  ba->add_option("--obs-dim", ab.obs_dim, "observation size (without --env)")
-      ->check(kPositive);
-  ba->add_option("--act-dim", ab.act_dim, "action size (without --env)")
-      ->check(kPositive);
-  ba->add_option("--seconds", ab.seconds, "measuring time per figure")->check(kPositive);
+  add_sizes_and_time(ba, ab.obs_dim, ab.act_dim, ab.seconds);
 
   std::string bench_env_id;
   double bench_env_seconds = 3.0;
@@ -251,22 +253,12 @@ int main(int argc, char** argv) {
         "--steps", [&tb](const int64_t& n) { tb.sources.total_steps = n; },
         "env steps in all (default 15000)")
       ->check(kPositive);
-  bt->add_option_function<std::string>(
-      "--learning-starts",
-      [&tb_aliases](const std::string& v) { tb_aliases.push_back("trainer.learning_starts=" + v); },
-      "random steps before the timed part (alias of --set trainer.learning_starts=...)");
-  bt->add_option_function<std::string>(
-      "--update-every",
-      [&tb_aliases](const std::string& v) { tb_aliases.push_back("trainer.update_every=" + v); },
-      "env steps between update phases (alias of --set trainer.update_every=...)");
-  bt->add_option_function<std::string>(
-      "--gradient-steps",
-      [&tb_aliases](const std::string& v) { tb_aliases.push_back("trainer.gradient_steps=" + v); },
-      "updates per phase (alias of --set trainer.gradient_steps=...)");
-  bt->add_option_function<std::string>(
-      "--num-envs",
-      [&tb_aliases](const std::string& v) { tb_aliases.push_back("trainer.num_envs=" + v); },
-      "envs stepped together (alias of --set trainer.num_envs=...)");
+  add_set_alias(bt, tb_aliases, "--learning-starts", "trainer.learning_starts",
+                "random steps before the timed part");
+  add_set_alias(bt, tb_aliases, "--update-every", "trainer.update_every",
+                "env steps between update phases");
+  add_set_alias(bt, tb_aliases, "--gradient-steps", "trainer.gradient_steps", "updates per phase");
+  add_set_alias(bt, tb_aliases, "--num-envs", "trainer.num_envs", "envs stepped together");
 
   std::string model_env;
   auto* model = app.add_subcommand("model", "print the MJCF model a MuJoCo env uses");

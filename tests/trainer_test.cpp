@@ -465,10 +465,9 @@ TEST(Smoke, RunFoldersOfTheLibTorchEraLoad) {
   EXPECT_NEAR(summary.at("final_eval_mean").get<double>(), -1338.238368915617, 1e-6);
 }
 
-// One writer per run folder (an flock held for the process's life), and a refused resume changes
-// nothing in the folder.
-TEST(Smoke, OneWriterPerRunFolderAndRefusedResumeChangesNothing) {
-  const std::string dir = temp_dir() + "/run";
+// Starts `ddpg train` on Pendulum-v1 for a million steps into `dir` in a child process, and
+// returns its pid once the run has written its logs.
+pid_t start_long_run(const std::string& dir) {
   const pid_t pid = fork();
   if (pid == 0) {
     freopen("/dev/null", "w", stdout);
@@ -481,6 +480,14 @@ TEST(Smoke, OneWriterPerRunFolderAndRefusedResumeChangesNothing) {
   while (!file_exists(dir + "/eval.csv") && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  return pid;
+}
+
+// One writer per run folder (an flock held for the process's life), and a refused resume changes
+// nothing in the folder.
+TEST(Smoke, OneWriterPerRunFolderAndRefusedResumeChangesNothing) {
+  const std::string dir = temp_dir() + "/run";
+  const pid_t pid = start_long_run(dir);
   CommandResult r = run_command("train --resume " + dir + " --steps 2000 -q");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("is being written by another ddpg process (pid " + std::to_string(pid) +
@@ -550,18 +557,7 @@ TEST(Smoke, TooLargeSettingsAreNamedAndLeaveNoRunBehind) {
 // SIGHUP (a closed terminal) stops a run as SIGTERM does: checkpoint, then exit 128 + 1.
 TEST(Smoke, HangupCheckpointsAndExitsWith129) {
   const std::string dir = temp_dir() + "/run";
-  const pid_t pid = fork();
-  if (pid == 0) {
-    freopen("/dev/null", "w", stdout);
-    freopen("/dev/null", "w", stderr);
-    execl(DDPG_BINARY, DDPG_BINARY, "train", "--env", "Pendulum-v1", "--steps", "1000000", "-q",
-          "--out", dir.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!file_exists(dir + "/eval.csv") && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  const pid_t pid = start_long_run(dir);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   kill(pid, SIGHUP);
   int status = 0;
