@@ -96,6 +96,7 @@ def main():
             verdict = "met" if r["ratio"] >= 0.85 else "**not met**"
             if r["n"] < c["seeds"]:
                 ratio += f" ({r['n']} of {c['seeds']} seeds)"
+                verdict += " so far"
         lines.append(f"| {c['suite']} | {a['env']} | {AGENTS[a['variant']]} | {ours} | "
                      f"{a['value']:.0f} | {label} | {ratio} | "
                      f"{verdict if a.get('target') else '(reference)'} |")
