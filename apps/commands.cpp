@@ -83,11 +83,11 @@ int cmd_train(const TrainArgs& args) {
       std::string names;
       for (const auto& f : fixed) names += (names.empty() ? "" : ", ") + f;
       throw Error(names + " cannot change a run on --resume: it continues with the config in " +
-                  args.resume + "/config.yaml (only --steps can extend it); to train with other "
+                  args.resume +
+                  "/config.yaml (only --steps can extend it); to train with other "
                   "settings, start a new run with --out");
     }
-    const TrainSummary s =
-        train_resume(args.resume, args.sources.total_steps, opts, args.restart);
+    const TrainSummary s = train_resume(args.resume, args.sources.total_steps, opts, args.restart);
     print_summary(s, load_run_config(args.resume).env.id);
     return 0;
   }
@@ -292,7 +292,8 @@ int cmd_sweep_estimate(const SweepOptions& opts, int64_t timed_steps) {
     std::printf("%-20s %-28s %12.1f %10.2f %6d %6d\n", w.variant.c_str(), w.env.c_str(),
                 w.learn_rate, w.run_hours, w.runs, w.left);
   }
-  const int jobs = opts.jobs > 0 ? opts.jobs : static_cast<int>(std::thread::hardware_concurrency());
+  const int jobs =
+      opts.jobs > 0 ? opts.jobs : static_cast<int>(std::thread::hardware_concurrency());
   std::printf("core_hours_all=%.2f\ncore_hours_left=%.2f\nwall_hours_left_at_%d_jobs=%.2f\n",
               all_hours, left_hours, jobs, left_hours / std::max(1, jobs));
   return 0;

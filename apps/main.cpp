@@ -37,10 +37,10 @@ const CLI::Validator kNonNegative = number_check(true);
 CLI::Validator seed_check() {
   return CLI::Validator(
       [](std::string& v) -> std::string {
-        const bool digits = !v.empty() && v.size() <= 19 &&
-                            std::all_of(v.begin(), v.end(), [](char c) {
-                              return std::isdigit(static_cast<unsigned char>(c));
-                            });
+        const bool digits =
+            !v.empty() && v.size() <= 19 && std::all_of(v.begin(), v.end(), [](char c) {
+              return std::isdigit(static_cast<unsigned char>(c));
+            });
         if (digits && std::stoull(v) <= static_cast<uint64_t>(INT64_MAX)) return "";
         return "must be an integer from 0 to 2^63-1, got '" + v + "'";
       },
@@ -67,8 +67,8 @@ void add_config_options(CLI::App* cmd, ddpg::ConfigSources& src) {
          "run seed (trainer.seed), 0 to 2^63-1")
       ->check(seed_check());
   cmd->add_option_function<int64_t>(
-      "--steps", [&src](const int64_t& n) { src.total_steps = n; },
-      "total env steps (trainer.total_steps)")
+         "--steps", [&src](const int64_t& n) { src.total_steps = n; },
+         "total env steps (trainer.total_steps)")
       ->check(kPositive);
 }
 
@@ -105,8 +105,7 @@ void add_bench_config(CLI::App* cmd, ddpg::ConfigSources& src, std::vector<std::
   }
   cmd->add_option("--preset", src.preset, "preset (default: the benchmark's reference sizes)")
       ->check(CLI::IsMember(preset_choices()));
-  cmd->add_option("--config", src.files, "YAML file(s) of config deltas")
-      ->check(CLI::ExistingFile);
+  cmd->add_option("--config", src.files, "YAML file(s) of config deltas")->check(CLI::ExistingFile);
   cmd->add_option("--set", src.sets, "section.key=value (repeatable; after the aliases)");
   add_set_alias(cmd, aliases, "--hidden", "agent.hidden", "hidden sizes, e.g. 256,256", true);
   add_set_alias(cmd, aliases, "--batch", "agent.batch_size", "batch size");
@@ -149,8 +148,9 @@ std::string unknown_subcommand(const CLI::App& app, const std::string& word,
       best = n;
     }
   }
-  return "unknown " + where + " '" + word + "'" + (best.empty() ? "" : " (did you mean '" + best + "'?)") +
-         "; the " + where + "s are: " + list;
+  return "unknown " + where + " '" + word + "'" +
+         (best.empty() ? "" : " (did you mean '" + best + "'?)") + "; the " + where +
+         "s are: " + list;
 }
 
 // bench update/act: the network's sizes without an env, and the measuring time.
@@ -190,8 +190,8 @@ int main(int argc, char** argv) {
   e->add_option("--episodes", eval.episodes, "episodes")->check(kPositive);
   e->add_option("--which", eval.which, "final or best")->check(CLI::IsMember({"final", "best"}));
   e->add_option_function<int64_t>(
-         "--seed", [&eval](const int64_t& s) { eval.seed = static_cast<uint64_t>(s); },
-         "seed of the first evaluation episode, 0 to 2^63-1")
+       "--seed", [&eval](const int64_t& s) { eval.seed = static_cast<uint64_t>(s); },
+       "seed of the first evaluation episode, 0 to 2^63-1")
       ->check(seed_check());
 
   bool envs_json = false;
@@ -238,8 +238,7 @@ int main(int argc, char** argv) {
   int bench_env_n = 1, bench_env_threads = 0;
   auto* be = bench->add_subcommand("env", "env steps/s beside the raw mj_step rate of its model");
   be->add_option("env,--env", bench_env_id, "env id (also as --env)")->required();
-  be->add_option("--seconds", bench_env_seconds, "measuring time per figure")
-      ->check(kPositive);
+  be->add_option("--seconds", bench_env_seconds, "measuring time per figure")->check(kPositive);
   be->add_option("--num-envs", bench_env_n, "envs stepped together (beside one env)")
       ->check(kPositive);
   be->add_option("--threads", bench_env_threads, "threads for --num-envs (default all cores)")
@@ -331,9 +330,10 @@ int main(int argc, char** argv) {
       sweep.envs = split(sweep_envs);
       sweep.variants = split(sweep_variants);
       for (const auto& s : split(sweep_seeds)) {
-        const bool digits = !s.empty() && s.size() <= 19 &&
-                            std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(
-                                                                 static_cast<unsigned char>(c)); });
+        const bool digits =
+            !s.empty() && s.size() <= 19 && std::all_of(s.begin(), s.end(), [](char c) {
+              return std::isdigit(static_cast<unsigned char>(c));
+            });
         if (!digits || std::stoull(s) > static_cast<uint64_t>(INT64_MAX)) {
           throw ddpg::Error("--seeds '" + sweep_seeds +
                             "' must be integers from 0 to 2^63-1 separated by commas, e.g. 0,1,2");

@@ -145,8 +145,8 @@ void Agent::act_rows(const std::vector<const std::vector<double>*>& obs,
     }
     load_obs_into(*obs[i], obs_normalizer(), rows_scratch_.data() + i * obs_dim_);
   }
-  mlp_act(engine_.actor_shape(), actor_.data(), rows_scratch_.data(), nullptr,
-          static_cast<int>(n), actions.data(), act_scratch_.data());
+  mlp_act(engine_.actor_shape(), actor_.data(), rows_scratch_.data(), nullptr, static_cast<int>(n),
+          actions.data(), act_scratch_.data());
 }
 
 void Agent::perturb(float* dst, const float* src, double sigma, bool per_matrix) {
@@ -192,9 +192,8 @@ void Agent::adapt_param_noise(const Batch& b) {
   const float c = static_cast<float>(cfg_.obs_norm_clip);
   for (size_t i = 0; i < n; ++i) {
     const size_t j = i % obs_dim_;
-    rows_scratch_[i] = cfg_.obs_norm
-                           ? std::clamp((b.obs[i] - norm_mean_[j]) * norm_inv_std_[j], -c, c)
-                           : b.obs[i];
+    rows_scratch_[i] =
+        cfg_.obs_norm ? std::clamp((b.obs[i] - norm_mean_[j]) * norm_inv_std_[j], -c, c) : b.obs[i];
   }
   adapt_a_.resize(size_t(b.size) * act_dim_);
   adapt_b_.resize(adapt_a_.size());
@@ -279,7 +278,8 @@ void save_network(ArchiveWriter& out, const MlpShape& shape, const float* params
   for (const MlpTensor& t : tensors) out.floats(params + t.offset, t.size);
 }
 
-void load_network(ArchiveReader& in, const MlpShape& shape, float* params, const std::string& name) {
+void load_network(ArchiveReader& in, const MlpShape& shape, float* params,
+                  const std::string& name) {
   in.expect_tag("module:" + name);
   const std::vector<MlpTensor> tensors = mlp_tensors(shape);
   const uint64_t n = in.u64();
@@ -307,7 +307,8 @@ void Agent::save(ArchiveWriter& out) const {
                  "critic_target" + std::to_string(i));
   }
   save_moments(out, "actor", engine_.actor_adam(), tensor_sizes(engine_.actor_shape()));
-  save_moments(out, "critic", engine_.critic_adam(), tensor_sizes(engine_.critic_shape(), cfg_.n_critics));
+  save_moments(out, "critic", engine_.critic_adam(),
+               tensor_sizes(engine_.critic_shape(), cfg_.n_critics));
   obs_norm_.save(out);
   out.boolean(param_on_);
   if (param_on_) {
@@ -338,7 +339,8 @@ void Agent::load(ArchiveReader& in) {
                  "critic_target" + std::to_string(i));
   }
   load_moments(in, "actor", engine_.actor_adam(), tensor_sizes(engine_.actor_shape()));
-  load_moments(in, "critic", engine_.critic_adam(), tensor_sizes(engine_.critic_shape(), cfg_.n_critics));
+  load_moments(in, "critic", engine_.critic_adam(),
+               tensor_sizes(engine_.critic_shape(), cfg_.n_critics));
   engine_.sync_replicas();
   obs_norm_.load(in);
   norm_dirty_ = true;

@@ -76,7 +76,8 @@ int all_cores() { return static_cast<int>(std::max(1u, std::thread::hardware_con
 Config bench_config(ConfigSources src, const std::vector<std::string>& always,
                     const std::vector<std::string>& reference) {
   std::vector<std::string> sets = always;
-  if (src.preset.empty() && src.files.empty()) sets.insert(sets.end(), reference.begin(), reference.end());
+  if (src.preset.empty() && src.files.empty())
+    sets.insert(sets.end(), reference.begin(), reference.end());
   sets.insert(sets.end(), src.sets.begin(), src.sets.end());
   src.sets = sets;
   if (src.preset == "none") src.preset.clear();

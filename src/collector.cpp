@@ -23,11 +23,9 @@ void Collector::start(Agent& agent, uint64_t env_seed, uint64_t noise_seed) {
   const EnvSpec& sp = spec();
   for (int i = 0; i < size(); ++i) {
     Slot& sl = slots_[i];
-    sl.noise =
-        make_noise(cfg_.noise, sp.act_dim, i == 0 ? noise_seed : Rng::derive(noise_seed, i));
-    sl.nstep =
-        std::make_unique<NStepAccumulator>(cfg_.agent.n_step, cfg_.agent.gamma, sp.obs_dim,
-                                           sp.act_dim);
+    sl.noise = make_noise(cfg_.noise, sp.act_dim, i == 0 ? noise_seed : Rng::derive(noise_seed, i));
+    sl.nstep = std::make_unique<NStepAccumulator>(cfg_.agent.n_step, cfg_.agent.gamma, sp.obs_dim,
+                                                  sp.act_dim);
     sl.action.resize(sp.act_dim);
     agent.observe(pool_->env(i).reset(i == 0 ? env_seed : Rng::derive(env_seed, i)));
     sl.noise->reset();

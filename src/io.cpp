@@ -71,7 +71,8 @@ std::string read_file(const std::string& path, uint64_t max_bytes) {
   }
   if (max_bytes > 0 && static_cast<uint64_t>(st.st_size) > max_bytes) {
     throw Error("'" + path + "' is " + std::to_string(st.st_size) + " bytes, more than the " +
-                std::to_string(max_bytes >> 20) + " MiB a text input may have; is it the right file?");
+                std::to_string(max_bytes >> 20) +
+                " MiB a text input may have; is it the right file?");
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("cannot read '" + path + "': " + errno_text());

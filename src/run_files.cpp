@@ -7,8 +7,8 @@
 
 #include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <thread>
 
@@ -57,14 +57,15 @@ std::string format_duration(double s) {
 
 nlohmann::json provenance(const Config& cfg) {
   const BuildInfo& b = build_info();
-  return {{"commit", b.commit},
-          {"commit_dirty", b.dirty},
-          {"build_type", b.build_type},
-          {"compiler", b.compiler},
-          {"cpu", cpu_model()},
-          {"cores", std::thread::hardware_concurrency()},
-          {"threads", cfg.trainer.threads > 0 ? cfg.trainer.threads
-                                              : static_cast<int>(std::thread::hardware_concurrency())}};
+  return {
+      {"commit", b.commit},
+      {"commit_dirty", b.dirty},
+      {"build_type", b.build_type},
+      {"compiler", b.compiler},
+      {"cpu", cpu_model()},
+      {"cores", std::thread::hardware_concurrency()},
+      {"threads", cfg.trainer.threads > 0 ? cfg.trainer.threads
+                                          : static_cast<int>(std::thread::hardware_concurrency())}};
 }
 
 void write_meta(const Config& cfg, const std::string& dir) {
@@ -123,8 +124,8 @@ void RunFiles::save_policy(const std::string& which, Agent& agent) const {
   ddpg::save_policy(dir_ + "/policy_" + which + ".bin", agent);
 }
 
-void RunFiles::record_segment(const Config& cfg, int64_t from_step, int64_t to_step,
-                              double seconds, double total_seconds, bool finished) const {
+void RunFiles::record_segment(const Config& cfg, int64_t from_step, int64_t to_step, double seconds,
+                              double total_seconds, bool finished) const {
   const std::string path = dir_ + "/meta.json";
   nlohmann::json meta;
   try {
@@ -160,9 +161,9 @@ void RunFiles::write_summary(const TrainSummary& s) const {
   write_file_atomic(dir_ + "/summary.json", js.dump(2) + "\n");
 }
 
-void StatusLine::print(const std::string& env_id, int64_t step, int64_t total_steps,
-                       double seconds, bool have_episode, double last_return,
-                       int64_t last_eval_step, double last_eval, bool live) {
+void StatusLine::print(const std::string& env_id, int64_t step, int64_t total_steps, double seconds,
+                       bool have_episode, double last_return, int64_t last_eval_step,
+                       double last_eval, bool live) {
   const double dt = seconds - secs_;
   if (dt > 0) {
     const double inst = (step - step_) / dt;

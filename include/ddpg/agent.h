@@ -45,8 +45,8 @@ struct Batch {
   std::vector<float> terminated;  // size, 1 where the episode terminated
   std::vector<float> discount;    // size, γ^k of the bootstrap (γ for one-step transitions)
   BatchView view() const {
-    return {obs.data(), action.data(), reward.data(), next_obs.data(), terminated.data(),
-            discount.data()};
+    return {obs.data(),      action.data(),     reward.data(),
+            next_obs.data(), terminated.data(), discount.data()};
   }
 };
 
@@ -136,8 +136,8 @@ class Agent {
   UpdateEngine engine_;  // holds the Adam moments
   FloatBuffer actor_, actor_target_, noisy_target_, perturbed_, adaptive_;
   std::vector<FloatBuffer> critics_, critic_targets_;
-  Rng rng_;                         // target-action noise, weight perturbations
-  std::vector<float> target_eps_;   // (B, act_dim) target-action noise of the last update
+  Rng rng_;                        // target-action noise, weight perturbations
+  std::vector<float> target_eps_;  // (B, act_dim) target-action noise of the last update
   int target_eps_rows_ = 0;
   Batch batch_;
   std::vector<float> obs_scratch_, act_scratch_;  // act(): one observation, layer scratch
