@@ -44,16 +44,17 @@ YAML::Node per_env(const YAML::Node& node, const std::string& env) {
   return YAML::Node();
 }
 
-// The config of one run: preset → base → per_env → variant → --set → steps, seed; one thread per worker
-// unless the grid or --set says otherwise. The preset is the variant's `preset:` if it names one,
-// else the grid's (one name, or a map env → name with a `default`), else zoo where the env has one.
+// The config of one run: preset → base → per_env → variant → --set → steps, seed; one thread per
+// worker unless the grid or --set says otherwise. The preset is the variant's `preset:` if it names
+// one, else the grid's (one name, or a map env → name with a `default`), else zoo where the env has
+// one.
 Config run_config(const YAML::Node& grid, const std::string& variant_yaml, const std::string& env,
                   uint64_t seed, const SweepOptions& opts, ConfigErrors& errors) {
   Config c;
   c.env.id = env;
   c.trainer.threads = 1;
-  YAML::Node variant = variant_yaml.empty() ? YAML::Node(YAML::NodeType::Map)
-                                            : YAML::Load(variant_yaml);
+  YAML::Node variant =
+      variant_yaml.empty() ? YAML::Node(YAML::NodeType::Map) : YAML::Load(variant_yaml);
   std::string preset;
   bool preset_named = false;
   if (variant.IsMap() && variant["preset"]) {
@@ -167,8 +168,8 @@ void write_manifest(const SweepOptions& opts, const YAML::Node& grid,
 // configs/benchmarks by name.
 std::string grid_text(const std::string& path) {
   if (file_exists(path)) return read_file(path, kTextFileLimit);
-  for (const std::string& key : {"configs/ablations/" + path + ".yaml",
-                                 "configs/benchmarks/" + path + ".yaml", path}) {
+  for (const std::string& key :
+       {"configs/ablations/" + path + ".yaml", "configs/benchmarks/" + path + ".yaml", path}) {
     if (const std::string* text = embedded_file(key)) return *text;
   }
   std::string shipped;
@@ -200,8 +201,8 @@ std::vector<SweepRun> plan_sweep(const SweepOptions& opts) {
   ConfigErrors errors;
   for (const auto& kv : grid) {
     const std::string key = kv.first.as<std::string>();
-    static const std::vector<std::string> known = {"question", "axis",  "baseline", "envs",
-                                                   "seeds",    "preset", "steps",   "base",
+    static const std::vector<std::string> known = {"question", "axis",    "baseline", "envs",
+                                                   "seeds",    "preset",  "steps",    "base",
                                                    "per_env",  "variants"};
     if (std::find(known.begin(), known.end(), key) == known.end()) {
       errors.add("grid '" + opts.grid_file + "': unknown key '" + key +
@@ -259,25 +260,23 @@ std::vector<SweepRun> plan_sweep(const SweepOptions& opts) {
       if (grid["variants"] && grid["variants"].IsMap()) {
         for (const auto& v : grid["variants"]) names += " " + v.first.as<std::string>();
       }
-      errors.add("--variants: the grid has no variant '" + want + "' (its variants:" + names +
-                 ")");
+      errors.add("--variants: the grid has no variant '" + want + "' (its variants:" + names + ")");
     }
   }
   for (const auto& v : variants) {
     const std::string& name = v.first;
-    const bool safe = !name.empty() && name[0] != '.' &&
-                      std::all_of(name.begin(), name.end(), [](char c) {
-                        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' ||
-                               c == '-' || c == '.' || c == '+';
-                      });
+    const bool safe =
+        !name.empty() && name[0] != '.' && std::all_of(name.begin(), name.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ||
+                 c == '+';
+        });
     if (!safe) {
       errors.add("grid '" + opts.grid_file + "': variant name '" + name +
                  "' is not a plain folder name (use letters, digits, _ - . +; no leading dot)");
     }
   }
-  if (grid["baseline"] &&
-      !(grid["variants"] && grid["variants"].IsMap() &&
-        grid["variants"][grid["baseline"].as<std::string>()])) {
+  if (grid["baseline"] && !(grid["variants"] && grid["variants"].IsMap() &&
+                            grid["variants"][grid["baseline"].as<std::string>()])) {
     errors.add("grid '" + opts.grid_file + "': baseline '" + grid["baseline"].as<std::string>() +
                "' is not one of its variants");
   }

@@ -1,6 +1,7 @@
 // Trainer: the training loop, logs and checkpoints. See trainer.h.
 #include "ddpg/trainer.h"
 
+#include <omp.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -9,7 +10,6 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
-#include <omp.h>
 #include <thread>
 
 #include "ddpg/agent.h"
@@ -87,11 +87,13 @@ void check_memory(const Config& cfg, const EnvSpec& spec) {
   const double copies = 6.0 + cfg.agent.batch_shards + 4.0 * (threads_of(cfg) - 1);
   const double nets = floats * copies * sizeof(float);
   if (nets > 0.9 * avail) {
-    throw Error("the networks of agent.hidden = [" + [&] {
-      std::string h;
-      for (int x : cfg.agent.hidden) h += (h.empty() ? "" : ", ") + std::to_string(x);
-      return h;
-    }() + "] need about " + gib(nets) + ", more than the " + gib(avail) +
+    throw Error("the networks of agent.hidden = [" +
+                [&] {
+                  std::string h;
+                  for (int x : cfg.agent.hidden) h += (h.empty() ? "" : ", ") + std::to_string(x);
+                  return h;
+                }() +
+                "] need about " + gib(nets) + ", more than the " + gib(avail) +
                 " this machine has available; use smaller hidden layers");
   }
 }
@@ -387,9 +389,8 @@ class Loop {
   }
 
   void print_status(bool live) {
-    status_.print(cfg_.env.id, step_, cfg_.trainer.total_steps, seconds_since_start(),
-                  episode_ > 0, last_episode_return_, evaluation_.last_step,
-                  evaluation_.last_mean, live);
+    status_.print(cfg_.env.id, step_, cfg_.trainer.total_steps, seconds_since_start(), episode_ > 0,
+                  last_episode_return_, evaluation_.last_step, evaluation_.last_mean, live);
   }
 
   double seconds_since_start() const {

@@ -254,7 +254,8 @@ EngineStats UpdateEngine::update(const BatchView& batch, const Extras& e, bool a
     //    On actor steps the same pass over the buffers does step 4 for the critics' targets.
     w.each_shard([&](Shard& s) { critic_gradients(s, w, batch, e); });
     w.adam_step(Net::kCritics, critic_lr, /*polyak_tau=*/actor_step ? tau : 0.0f);
-    // TD3's delayed policy update (§5.2): the actor and the targets move every policy_delay updates.
+    // TD3's delayed policy update (§5.2): the actor and the targets move every policy_delay
+    // updates.
     if (!actor_step) return;
     // 3. The deterministic policy gradient (DDPG eq. 6): ∇_φ J = −∇_φ mean Q_1(s, π_φ(s)),
     //    through the updated critic to its action input, then one Adam step on φ.
@@ -270,8 +271,7 @@ EngineStats UpdateEngine::update(const BatchView& batch, const Extras& e, bool a
 // ---------------------------------------------------------------------------------------------
 // The steps' work on one shard (rows [row0, row0 + rows) of the batch).
 
-void UpdateEngine::bellman_target(Shard& s, const Worker& w, const BatchView& b,
-                                  const Extras& e) {
+void UpdateEngine::bellman_target(Shard& s, const Worker& w, const BatchView& b, const Extras& e) {
   const Params& params = w.state().params;
   const int rows = s.rows, a = act_dim_;
   const MlpShape& cs = critic_shape_;

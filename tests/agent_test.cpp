@@ -23,7 +23,9 @@ AgentConfig small_config() {
 }
 
 std::vector<float> copy_of(const float* p, const MlpShape& s) { return {p, p + s.size()}; }
-bool equal(const float* p, const std::vector<float>& v) { return std::equal(v.begin(), v.end(), p); }
+bool equal(const float* p, const std::vector<float>& v) {
+  return std::equal(v.begin(), v.end(), p);
+}
 
 TEST(Agent, InitialisationIsSeededAndWithinTheLinearBounds) {
   AgentConfig c = small_config();

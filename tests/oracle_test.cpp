@@ -7,13 +7,14 @@
 // multiply kernels and with BLAS, the agent's random draws replayed in the reference. Also: acting
 // equals the module's forward, Adam equals torch.optim.Adam, and initialisation has nn.Linear's
 // distribution.
+#include "tests/oracle.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "ddpg/agent.h"
 #include "ddpg/gemm.h"
-#include "tests/oracle.h"
 #include "tests/test_batches.h"
 
 namespace ddpg {
@@ -79,58 +80,60 @@ TEST_P(EngineMatchesAutograd, AfterSeveralUpdates) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Switches, EngineMatchesAutograd,
-    testing::Values(Case{"ddpg", [](AgentConfig&) {}},
-                    Case{"td3_paper_critic_layer_norm",
-                         [](AgentConfig& c) {
-                           c.n_critics = 2;
-                           c.policy_delay = 2;
-                           c.critic_action_layer = 1;
-                           c.layer_norm = "both";
-                           c.activation = "elu";
-                           c.critic_weight_decay = 0.01;
-                         }},
-                    Case{"clip_tanh_three_uneven_shards",
-                         [](AgentConfig& c) {
-                           c.grad_clip = 0.05;  // small enough to act on every update
-                           c.activation = "tanh";
-                           c.batch_shards = 3;
-                         }},
-                    Case{"obs_norm_leaky_actor_layer_norm",
-                         [](AgentConfig& c) {
-                           c.obs_norm = true;
-                           c.obs_norm_clip = 1.5;
-                           c.activation = "leaky_relu";
-                           c.layer_norm = "actor";
-                           c.batch_shards = 1;
-                         }},
-                    Case{"td3_target_noise_per_sample_n_step",
-                         [](AgentConfig& c) {
-                           c.n_critics = 2;
-                           c.policy_delay = 2;
-                           c.target_noise = 0.3;  // some draws clipped at 0.5
-                           c.target_noise_clip = 0.5;
-                           c.n_step = 3;
-                         }},
-                    Case{"target_noise_shared",
-                         [](AgentConfig& c) {
-                           c.target_noise = 0.3;
-                           c.target_noise_draw = "shared";
-                         }},
-                    Case{"target_weight_noise_all",
-                         [](AgentConfig& c) {
-                           c.target_weight_noise = 0.05;
-                           c.layer_norm = "actor";
-                         }},
-                    Case{"target_weight_noise_per_matrix_with_action_noise",
-                         [](AgentConfig& c) {
-                           c.target_weight_noise = 0.2;
-                           c.target_weight_noise_draw = "per_matrix";
-                           c.target_noise = 0.1;
-                           c.n_critics = 2;
-                         }}),
-    [](const testing::TestParamInfo<Case>& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Switches, EngineMatchesAutograd,
+                         testing::Values(Case{"ddpg", [](AgentConfig&) {}},
+                                         Case{"td3_paper_critic_layer_norm",
+                                              [](AgentConfig& c) {
+                                                c.n_critics = 2;
+                                                c.policy_delay = 2;
+                                                c.critic_action_layer = 1;
+                                                c.layer_norm = "both";
+                                                c.activation = "elu";
+                                                c.critic_weight_decay = 0.01;
+                                              }},
+                                         Case{"clip_tanh_three_uneven_shards",
+                                              [](AgentConfig& c) {
+                                                c.grad_clip =
+                                                    0.05;  // small enough to act on every update
+                                                c.activation = "tanh";
+                                                c.batch_shards = 3;
+                                              }},
+                                         Case{"obs_norm_leaky_actor_layer_norm",
+                                              [](AgentConfig& c) {
+                                                c.obs_norm = true;
+                                                c.obs_norm_clip = 1.5;
+                                                c.activation = "leaky_relu";
+                                                c.layer_norm = "actor";
+                                                c.batch_shards = 1;
+                                              }},
+                                         Case{"td3_target_noise_per_sample_n_step",
+                                              [](AgentConfig& c) {
+                                                c.n_critics = 2;
+                                                c.policy_delay = 2;
+                                                c.target_noise = 0.3;  // some draws clipped at 0.5
+                                                c.target_noise_clip = 0.5;
+                                                c.n_step = 3;
+                                              }},
+                                         Case{"target_noise_shared",
+                                              [](AgentConfig& c) {
+                                                c.target_noise = 0.3;
+                                                c.target_noise_draw = "shared";
+                                              }},
+                                         Case{"target_weight_noise_all",
+                                              [](AgentConfig& c) {
+                                                c.target_weight_noise = 0.05;
+                                                c.layer_norm = "actor";
+                                              }},
+                                         Case{"target_weight_noise_per_matrix_with_action_noise",
+                                              [](AgentConfig& c) {
+                                                c.target_weight_noise = 0.2;
+                                                c.target_weight_noise_draw = "per_matrix";
+                                                c.target_noise = 0.1;
+                                                c.n_critics = 2;
+                                              }}),
+                         [](const testing::TestParamInfo<Case>& info) {
+                           return std::string(info.param.name);
+                         });
 
 TEST(Oracle, ActingEqualsTheModuleForward) {
   AgentConfig c;

@@ -490,9 +490,9 @@ TEST(Smoke, OneWriterPerRunFolderAndRefusedResumeChangesNothing) {
   const pid_t pid = start_long_run(dir);
   CommandResult r = run_command("train --resume " + dir + " --steps 2000 -q");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.output.find("is being written by another ddpg process (pid " + std::to_string(pid) +
-                          ")"),
-            std::string::npos)
+  EXPECT_NE(
+      r.output.find("is being written by another ddpg process (pid " + std::to_string(pid) + ")"),
+      std::string::npos)
       << r.output;
   r = run_command("train --env Pendulum-v1 --steps 300 -q --out " + dir);
   EXPECT_EQ(r.exit_code, 1);
@@ -543,8 +543,7 @@ TEST(Smoke, TooLargeSettingsAreNamedAndLeaveNoRunBehind) {
   CommandResult r = run_command("train --env Pendulum-v1 --steps 10000000000 --out " + dir +
                                 " --set agent.buffer_size=10000000000 -q");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.output.find("agent.buffer_size = 10000000000 needs"), std::string::npos)
-      << r.output;
+  EXPECT_NE(r.output.find("agent.buffer_size = 10000000000 needs"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("lower agent.buffer_size"), std::string::npos) << r.output;
   r = run_command("train --env Pendulum-v1 --out " + dir + " --set agent.hidden=[60000,60000] -q");
   EXPECT_EQ(r.exit_code, 1);
@@ -573,8 +572,8 @@ TEST(Smoke, HangupCheckpointsAndExitsWith129) {
 // segment, and wall_seconds sums them.
 TEST(Smoke, MetaRecordsProvenanceOfEachProcess) {
   const std::string dir = temp_dir() + "/run";
-  CommandResult r = run_command("train --env Pendulum-v1 --steps 400 -q --out " + dir +
-                                tiny_set_args());
+  CommandResult r =
+      run_command("train --env Pendulum-v1 --steps 400 -q --out " + dir + tiny_set_args());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   r = run_command("train --resume " + dir + " --steps 700 -q");
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -716,17 +715,17 @@ TEST(Smoke, CommandLineIsConsistent) {
     const char* command;
     const char* message;
   };
-  for (const Bad& b : {Bad{"eval . --which worst", "--which: worst not in {final,best}"},
-                       Bad{"eval . --episodes 0", "--episodes: must be a positive number, got '0'"},
-                       Bad{"train --preset zooo", "--preset: zooo not in"},
-                       Bad{"sweep noise --out /tmp/x --jobs -1", "--jobs: must be a positive"},
-                       Bad{"rollout --env Pendulum-v1 --actions /no/such/file",
-                           "File does not exist: /no/such/file"},
-                       Bad{"trian", "unknown command 'trian' (did you mean 'train'?)"},
-                       Bad{"bench updat", "unknown bench command 'updat' (did you mean 'update'?)"},
-                       Bad{"train --seed -1", "--seed: must be an integer from 0 to 2^63-1"},
-                       Bad{"train --seed 9223372036854775808",
-                           "--seed: must be an integer from 0 to 2^63-1"}}) {
+  for (const Bad& b :
+       {Bad{"eval . --which worst", "--which: worst not in {final,best}"},
+        Bad{"eval . --episodes 0", "--episodes: must be a positive number, got '0'"},
+        Bad{"train --preset zooo", "--preset: zooo not in"},
+        Bad{"sweep noise --out /tmp/x --jobs -1", "--jobs: must be a positive"},
+        Bad{"rollout --env Pendulum-v1 --actions /no/such/file",
+            "File does not exist: /no/such/file"},
+        Bad{"trian", "unknown command 'trian' (did you mean 'train'?)"},
+        Bad{"bench updat", "unknown bench command 'updat' (did you mean 'update'?)"},
+        Bad{"train --seed -1", "--seed: must be an integer from 0 to 2^63-1"},
+        Bad{"train --seed 9223372036854775808", "--seed: must be an integer from 0 to 2^63-1"}}) {
     r = run_command(b.command);
     EXPECT_EQ(r.exit_code, 2) << b.command << "\n" << r.output;
     EXPECT_NE(r.output.find(b.message), std::string::npos) << b.command << "\n" << r.output;
