@@ -1,6 +1,7 @@
 // Benchmarks: see bench.h.
 #include "ddpg/bench.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -209,7 +210,12 @@ BenchFigures bench_train(const TrainBenchOptions& o) {
   Batch& b = random_batch(agent);
   const double update_ms = time_ms([&] { agent.update(b); }, 2.0);
   const double steps_per_s = sum.learn_steps / sum.learn_seconds;
-  const double bound = 1e3 * c.trainer.update_every / (c.trainer.gradient_steps * update_ms);
+  // Updates per env step: the config's ratio, or what the run made (episode phases, -1).
+  const bool fixed_ratio = c.trainer.update_unit == "step" && c.trainer.gradient_steps > 0;
+  const double updates_per_step =
+      fixed_ratio ? static_cast<double>(c.trainer.gradient_steps) / c.trainer.update_every
+                  : static_cast<double>(sum.updates) / std::max<int64_t>(sum.learn_steps, 1);
+  const double bound = 1e3 / (updates_per_step * update_ms);
   return {{"steps_per_s", steps_per_s},
           {"update_bound_steps_per_s", bound},
           {"ratio", steps_per_s / bound},

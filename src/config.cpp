@@ -271,10 +271,21 @@ std::vector<FieldRef> config_fields(Config& c) {
       {"noise", "schedule_steps", "env steps of the schedule", &n.schedule_steps, 1, 1e12},
       {"trainer", "seed", "run seed", &t.seed, 0, kInf},
       {"trainer", "total_steps", "env steps of the whole run", &t.total_steps, 1, 1e12},
-      {"trainer", "learning_starts", "random-action steps before updates", &t.learning_starts, 0,
-       1e12},
-      {"trainer", "update_every", "env steps between update phases", &t.update_every, 1, 1e9},
-      {"trainer", "gradient_steps", "updates per update phase", &t.gradient_steps, 1, 1e9},
+      {"trainer", "learning_starts", "random-action steps (and steps before updates)",
+       &t.learning_starts, 0, 1e12},
+      {"trainer", "update_every", "env steps (or episodes) between update phases", &t.update_every,
+       1, 1e9},
+      {"trainer",
+       "update_unit",
+       "what update_every counts",
+       &t.update_unit,
+       -kInf,
+       kInf,
+       {"step", "episode"}},
+      {"trainer", "gradient_steps", "updates per update phase; -1 one per env step since the last",
+       &t.gradient_steps, -1, 1e9},
+      {"trainer", "update_after", "env steps before update phases run; -1 learning_starts",
+       &t.update_after, -1, 1e12},
       {"trainer", "eval_every", "env steps between evaluations; 0 only at end", &t.eval_every, 0,
        1e12},
       {"trainer", "eval_episodes", "episodes per evaluation", &t.eval_episodes, 1, 1e6},
@@ -411,6 +422,11 @@ void validate(const Config& cfg, ConfigErrors& errors) {
     errors.add(
         "noise.schedule = exponential needs noise.sigma > 0 and noise.sigma_final > 0 "
         "(use linear to decay to 0)");
+  }
+  if (c.trainer.gradient_steps == 0) {
+    errors.add(
+        "trainer.gradient_steps = 0 would never update the agent (use a count >= 1, or -1 for one "
+        "update per env step since the previous update phase)");
   }
   if (c.agent.batch_size > c.agent.buffer_size) {
     errors.add("agent.batch_size (" + std::to_string(c.agent.batch_size) +

@@ -165,7 +165,7 @@ std::string ArchiveWriter::finish() {
 }
 
 ArchiveReader::ArchiveReader(std::string data, const std::string& magic, uint32_t version,
-                             const std::string& what)
+                             const std::string& what, uint32_t oldest_version)
     : data_(std::move(data)), what_(what) {
   const uint64_t head = magic.size() + sizeof(uint32_t);
   if (data_.size() < head + sizeof(uint32_t) || data_.compare(0, magic.size(), magic) != 0) {
@@ -181,10 +181,13 @@ ArchiveReader::ArchiveReader(std::string data, const std::string& magic, uint32_
   }
   uint32_t v;
   std::memcpy(&v, data_.data() + magic.size(), sizeof v);
-  if (v != version) {
+  const uint32_t oldest = oldest_version == 0 ? version : oldest_version;
+  if (v < oldest || v > version) {
     throw Error("'" + what_ + "' has format version " + std::to_string(v) + ", this build reads " +
-                std::to_string(version));
+                (oldest == version ? std::to_string(version)
+                                   : std::to_string(oldest) + " to " + std::to_string(version)));
   }
+  version_ = v;
   pos_ = head;
 }
 

@@ -23,7 +23,9 @@ namespace ddpg {
 namespace {
 
 const char* kCheckpointMagic = "DDPGCKPT";
-const uint32_t kCheckpointVersion = 2;  // 2: one state per env (trainer.num_envs)
+// 2: one state per env (trainer.num_envs); 3: env steps since the last update phase. Reads 2 and 3.
+const uint32_t kCheckpointVersion = 3;
+const uint32_t kCheckpointOldestVersion = 2;
 
 // Independent random streams of one run, derived from its seed.
 enum Stream : uint64_t {
@@ -180,6 +182,8 @@ class Loop {
     // Multiples of `every` crossed by the last vector step (step_ − n, step_].
     const int n = collector_.size();
     auto crossed = [&](int64_t every) { return step_ / every > (step_ - n) / every; };
+    const bool per_episode = t.update_unit == "episode";
+    const int64_t update_after = t.update_after >= 0 ? t.update_after : t.learning_starts;
 
     while (step_ < t.total_steps) {
       if (step_ >= t.learning_starts && !learn_timing_) start_learn_timing();
@@ -192,17 +196,26 @@ class Loop {
       } else {
         collector_.step(nullptr);
       }
+      const int64_t episodes_before = episode_;
       collector_.store(
           *replay_, [&] { ++step_; }, [&](double ret, int64_t len) { log_episode(ret, len); });
-      // learn: gradient_steps updates per multiple of update_every crossed, from learning_starts
-      if (step_ >= t.learning_starts && crossed(t.update_every) &&
-          replay_->size() >= cfg_.agent.batch_size) {
+      steps_since_phase_ += n;
+      // learn: an update phase per multiple of update_every (env steps, or finished episodes)
+      // crossed; gradient_steps updates each, or (-1) one per env step since the previous phase;
+      // from update_after (learning_starts unless set)
+      const int64_t phases = per_episode
+                                 ? episode_ / t.update_every - episodes_before / t.update_every
+                                 : step_ / t.update_every - (step_ - n) / t.update_every;
+      if (phases > 0) {
         const int64_t updates =
-            (step_ / t.update_every - (step_ - n) / t.update_every) * t.gradient_steps;
-        if (t.async_collect) {
-          pending_updates_ += updates;  // run beside the next env step
-        } else {
-          run_updates(updates);
+            t.gradient_steps > 0 ? phases * t.gradient_steps : steps_since_phase_;
+        steps_since_phase_ = 0;
+        if (step_ >= update_after && replay_->size() >= cfg_.agent.batch_size) {
+          if (t.async_collect) {
+            pending_updates_ += updates;  // run beside the next env step
+          } else {
+            run_updates(updates);
+          }
         }
       }
       if (learn_timing_) learn_t1_ = Clock::now();
@@ -253,6 +266,7 @@ class Loop {
     out.u64(files_.progress_size());
     out.u64(files_.eval_size());
     out.i64(pending_updates_);
+    out.i64(steps_since_phase_);
     collector_.save(out);
     agent_->save(out);
     replay_->save(out);
@@ -262,7 +276,8 @@ class Loop {
   // Restores everything save_checkpoint wrote and cuts the logs back to their lengths then.
   void load_checkpoint() {
     const std::string path = files_.checkpoint_path();
-    ArchiveReader in(files_.read_checkpoint(), kCheckpointMagic, kCheckpointVersion, path);
+    ArchiveReader in(files_.read_checkpoint(), kCheckpointMagic, kCheckpointVersion, path,
+                     kCheckpointOldestVersion);
     in.expect_tag("trainer");
     const std::string env_id = in.str();
     if (env_id != cfg_.env.id) {
@@ -287,6 +302,7 @@ class Loop {
     const uint64_t progress_size = in.u64();
     const uint64_t eval_size = in.u64();
     pending_updates_ = in.i64();
+    steps_since_phase_ = in.version() >= 3 ? in.i64() : 0;  // 2: no episode-unit phases yet
     collector_.load(in, path);
     agent_->load(in);
     replay_->load(in);
@@ -412,6 +428,7 @@ class Loop {
 
   int64_t step_ = 0, episode_ = 0;
   int64_t pending_updates_ = 0;  // asynchronous collection: updates owed, run beside the next step
+  int64_t steps_since_phase_ = 0;  // env steps since the last update phase (gradient_steps -1)
   double last_episode_return_ = 0;
   int64_t episode_start_step_ = 0, start_step_ = 0;
   double episode_start_secs_ = 0;

@@ -56,6 +56,29 @@ TEST(Config, ReportsEveryProblemAtOnce) {
   EXPECT_NE(msg.find("6 problems"), std::string::npos) << msg;
 }
 
+// The update schedule's settings: a unit other than step/episode, and gradient_steps 0 (which
+// would never update) or below -1, are refused with what to use instead.
+TEST(Config, UpdateScheduleSettingsAreChecked) {
+  ConfigSources src;
+  src.sets = {"trainer.update_unit=epoch", "trainer.gradient_steps=0", "trainer.update_after=-2"};
+  const std::string msg = error_of([&] { resolve_config(src); });
+  EXPECT_NE(msg.find("trainer.update_unit = 'epoch' is not allowed (choose one of: step, episode)"),
+            std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("trainer.gradient_steps = 0 would never update the agent"), std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("trainer.update_after = -2 is out of range"), std::string::npos) << msg;
+  src.sets = {"trainer.update_unit=episode", "trainer.gradient_steps=-1", "trainer.update_after=0"};
+  const Config c = resolve_config(src);
+  EXPECT_EQ(c.trainer.update_unit, "episode");
+  EXPECT_EQ(c.trainer.gradient_steps, -1);
+  EXPECT_EQ(c.trainer.update_after, 0);
+  src.sets = {"trainer.gradient_steps=-3"};
+  EXPECT_NE(
+      error_of([&] { resolve_config(src); }).find("trainer.gradient_steps = -3 is out of range"),
+      std::string::npos);
+}
+
 // NaN and infinity are refused at validation, for settings and env options alike (not found at
 // step 1 as a diverged simulation).
 TEST(Config, NonFiniteNumbersAreRefusedAtValidation) {

@@ -797,6 +797,65 @@ TEST(Smoke, ParallelEnvsAreDeterministicAndResume) {
   EXPECT_NE(read_file(c + "/eval.csv"), eval);
 }
 
+// The updates column (8th) of each progress.csv row, keyed by the row's step.
+std::map<int64_t, int64_t> updates_by_step(const std::string& csv) {
+  std::map<int64_t, int64_t> out;
+  std::stringstream ss(csv);
+  std::string line;
+  std::getline(ss, line);  // header
+  while (std::getline(ss, line)) {
+    std::vector<std::string> cols;
+    std::stringstream ls(line);
+    std::string col;
+    while (std::getline(ls, col, ',')) cols.push_back(col);
+    out[std::stoll(cols.at(0))] = std::stoll(cols.at(7));
+  }
+  return out;
+}
+
+// update_unit episode with gradient_steps -1 (SB3's train_freq=(n, "episode"), gradient_steps=-1;
+// the 2018 TD3 loop): at each n-th episode end, one update per env step since the previous phase.
+// Pendulum's episodes are 200 steps; a row is logged before that step's updates run.
+TEST(Smoke, EpisodeUnitUpdatesAtEpisodeEnds) {
+  auto config = [](int64_t steps, int every, int64_t learning_starts, int64_t update_after) {
+    Config c = tiny_config(steps);
+    c.trainer.update_unit = "episode";
+    c.trainer.update_every = every;
+    c.trainer.gradient_steps = -1;
+    c.trainer.learning_starts = learning_starts;
+    c.trainer.update_after = update_after;
+    return c;
+  };
+  // every episode, from the first: 200 updates at each episode end
+  const std::string a = temp_dir() + "/run";
+  train_new(config(1000, 1, 200, 0), a, silent());
+  EXPECT_EQ(
+      updates_by_step(read_file(a + "/progress.csv")),
+      (std::map<int64_t, int64_t>{{200, 0}, {400, 200}, {600, 400}, {800, 600}, {1000, 800}}));
+  // every second episode (steps 400, 800), updates held back until learning_starts (the default
+  // update_after): the phase at 400 is skipped, the one at 800 makes the 400 updates of its steps
+  const std::string b = temp_dir() + "/run";
+  train_new(config(1000, 2, 500, -1), b, silent());
+  EXPECT_EQ(updates_by_step(read_file(b + "/progress.csv")),
+            (std::map<int64_t, int64_t>{{200, 0}, {400, 0}, {600, 0}, {800, 0}, {1000, 400}}));
+  // a run cut between phases resumes with its owed steps: identical to the straight run
+  const std::string split = temp_dir() + "/run";
+  train_new(config(610, 2, 500, -1), split, silent());
+  train_resume(split, 1000, silent());
+  EXPECT_EQ(read_file(b + "/eval.csv"), read_file(split + "/eval.csv"));
+  EXPECT_EQ(read_file(b + "/policy_final.bin"), read_file(split + "/policy_final.bin"));
+  // and with update_unit step, -1 is update_every updates per phase
+  Config four = tiny_config(600), minus_one = tiny_config(600);
+  four.trainer.update_every = minus_one.trainer.update_every = 4;
+  four.trainer.gradient_steps = 4;
+  minus_one.trainer.gradient_steps = -1;
+  const std::string c4 = temp_dir() + "/run", cm = temp_dir() + "/run";
+  train_new(four, c4, silent());
+  train_new(minus_one, cm, silent());
+  EXPECT_EQ(read_file(c4 + "/policy_final.bin"), read_file(cm + "/policy_final.bin"));
+  EXPECT_NE(read_file(c4 + "/policy_final.bin"), read_file(a + "/policy_final.bin"));
+}
+
 // The learning check: `ddpg train --env Pendulum-v1 --preset zoo --steps 20000` reaches a
 // final mean evaluation return >= -200 averaged over seeds 0, 1, 2, each seed >= -300.
 void pendulum_zoo_reaches_minus200(int num_envs) {

@@ -77,11 +77,20 @@ struct NoiseConfig {
 double scheduled_sigma(const NoiseConfig& cfg, int64_t step);
 
 struct TrainerConfig {
-  uint64_t seed = 0;                 // seeds networks, env resets, replay sampling and noise
-  int64_t total_steps = 1000000;     // env steps of the whole run
-  int64_t learning_starts = 10000;   // uniform-random actions and no updates before this step
-  int update_every = 1;              // env steps between update phases (SB3 train_freq)
-  int gradient_steps = 1;            // updates per update phase
+  uint64_t seed = 0;                // seeds networks, env resets, replay sampling and noise
+  int64_t total_steps = 1000000;    // env steps of the whole run
+  int64_t learning_starts = 10000;  // uniform-random actions and no updates before this step
+  int update_every = 1;  // env steps (or episodes) between update phases (SB3 train_freq)
+  // What update_every counts: "step" (env steps) or "episode" (finished episodes of all envs, SB3's
+  // train_freq=(n, "episode"); the 2018 TD3/OurDDPG code trained at each episode end).
+  std::string update_unit = "step";
+  // Updates per update phase; -1: as many as env steps since the previous phase (SB3's -1; with
+  // update_unit episode, the finished episodes' lengths, as the 2018 TD3 code did).
+  int gradient_steps = 1;
+  // The first env step after which update phases run; -1: learning_starts (SB3, CleanRL). Spinning
+  // Up's update_after; the 2018 TD3 code updated from its first episode on (0), during the random
+  // steps.
+  int64_t update_after = -1;
   int64_t eval_every = 5000;         // env steps between deterministic evaluations; 0: only at end
   int eval_episodes = 10;            // episodes per evaluation
   int64_t checkpoint_every = 50000;  // env steps between checkpoints (one is always written at end)

@@ -103,8 +103,10 @@ class ArchiveWriter {
 class ArchiveReader {
  public:
   // `what` names the file in messages (usually its path).
+  // Reads format versions oldest_version..version (oldest_version 0: exactly `version`).
   ArchiveReader(std::string data, const std::string& magic, uint32_t version,
-                const std::string& what);
+                const std::string& what, uint32_t oldest_version = 0);
+  uint32_t version() const { return version_; }
   uint64_t u64() { return pod<uint64_t>(); }
   int64_t i64() { return pod<int64_t>(); }
   double f64() { return pod<double>(); }
@@ -131,6 +133,7 @@ class ArchiveReader {
   uint64_t pos_ = 0;
   uint64_t end_ = 0;
   std::string what_;
+  uint32_t version_ = 0;
 };
 
 // CRC-32 (IEEE) of a byte range.

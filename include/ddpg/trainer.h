@@ -5,10 +5,13 @@
 //            = clip(π(s_i) + noise_i, -1, 1)   afterwards (one actor pass for all envs)
 //   step every env together; store (s_i, a_i, r_i, s'_i, terminated_i) in env order; on an
 //   episode end reset that env and its noise
-//   each time step crosses a multiple of update_every, once step >= learning_starts:
-//   gradient_steps updates; crossing a multiple of eval_every: evaluation → eval.csv; of
-//   checkpoint_every, and at the end: checkpoint → checkpoints/last.ckpt
+//   each time step crosses a multiple of update_every (or, with update_unit episode, the count of
+//   finished episodes does), once step >= update_after (default learning_starts): gradient_steps
+//   updates (-1: one per env step since the previous phase); crossing a multiple of eval_every:
+//   evaluation → eval.csv; of checkpoint_every, and at the end: checkpoint → checkpoints/last.ckpt
 // With one env this is the classic loop: one env step, then every update_every steps the updates.
+// update_unit episode, gradient_steps -1, update_after 0 is the 2018 TD3/OurDDPG loop: at each
+// episode end, as many updates as the episode had steps, from the first episode on.
 //
 // A run folder holds config.yaml (fully resolved), meta.json, progress.csv (one row per training
 // episode), eval.csv, checkpoints/last.ckpt and the policies policy_final.bin / policy_best.bin.
