@@ -21,6 +21,7 @@
 #include "ddpg/evaluate.h"
 #include "ddpg/io.h"
 #include "ddpg/rng.h"
+#include "ddpg/rollout.h"
 #include "ddpg/trainer.h"
 
 namespace ddpg::cli {
@@ -144,54 +145,13 @@ int cmd_rollout(const RolloutArgs& args) {
     options[set.substr(4, eq - 4)] = set.substr(eq + 1);
   }
   auto env = make_env(args.env_id, options);
-  const EnvSpec& spec = env->spec();
-  // actions: one row per step, one column per action dimension
-  std::vector<std::vector<double>> actions;
-  std::stringstream lines(read_file(args.actions_file, kTextFileLimit));
-  std::string line;
-  int line_no = 0;
-  while (std::getline(lines, line)) {
-    ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    std::vector<double> row;
-    std::stringstream cells(line);
-    std::string cell;
-    while (std::getline(cells, cell, ',')) {
-      char* end = nullptr;
-      const double v = std::strtod(cell.c_str(), &end);
-      while (end && (*end == ' ' || *end == '\r')) ++end;
-      if (end == cell.c_str() || *end != '\0') {
-        throw Error(args.actions_file + ":" + std::to_string(line_no) + ": '" + cell +
-                    "' is not a number");
-      }
-      row.push_back(v);
-    }
-    if (static_cast<int>(row.size()) != spec.act_dim) {
-      throw Error(args.actions_file + ":" + std::to_string(line_no) + ": " +
-                  std::to_string(row.size()) + " values, but " + spec.id + " takes " +
-                  std::to_string(spec.act_dim) + " per action");
-    }
-    actions.push_back(std::move(row));
-  }
-  std::string out = "step,reward,terminated,truncated";
-  for (int i = 0; i < spec.obs_dim; ++i) out += ",obs_" + std::to_string(i);
-  out += "\n";
-  auto write_obs = [&](const std::vector<double>& obs) {
-    for (double v : obs) out += "," + format_double(v);
-    out += "\n";
-  };
-  out += "0,,0,0";
-  write_obs(env->reset(args.seed));
-  for (size_t t = 0; t < actions.size(); ++t) {
-    const StepResult r = env->step(actions[t]);
-    out += std::to_string(t + 1) + "," + format_double(r.reward) + "," +
-           (r.terminated ? "1" : "0") + "," + (r.truncated ? "1" : "0");
-    write_obs(env->obs());
-    if ((r.terminated || r.truncated) && t + 1 < actions.size()) {
-      std::fprintf(stderr, "episode ended at step %zu; %zu action rows not used\n", t + 1,
-                   actions.size() - t - 1);
-      break;
-    }
+  const auto actions = parse_actions_csv(read_file(args.actions_file, kTextFileLimit),
+                                         env->spec().act_dim, args.actions_file, env->spec().id);
+  size_t unused = 0;
+  const std::string out = rollout_csv(*env, args.seed, actions, &unused);
+  if (unused > 0) {
+    std::fprintf(stderr, "episode ended at step %zu; %zu action rows not used\n",
+                 actions.size() - unused, unused);
   }
   std::fputs(out.c_str(), stdout);
   return 0;

@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <functional>
+
 #include "ddpg/rng.h"
+#include "ddpg/rollout.h"
 
 namespace ddpg {
 namespace {
@@ -12,6 +15,36 @@ namespace {
 std::string temp_dir() {
   char tmpl[] = "/tmp/ddpg_io_XXXXXX";
   return mkdtemp(tmpl);
+}
+
+std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// The rollout's actions CSV: blank lines skipped, every fault named with its line; no NaN or
+// infinity reaches an env, and a NUL byte inside a cell does not cut the cell short.
+TEST(ActionsCsv, ParsesRowsAndNamesEachFault) {
+  const auto rows = parse_actions_csv("0.5, -1\n\n  \r\n1e-3,2\r\n", 2, "a.csv", "E");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1], (std::vector<double>{1e-3, 2}));
+  auto err = [](const std::string& text) {
+    return error_of([&] { parse_actions_csv(text, 2, "a.csv", "E-v0"); });
+  };
+  EXPECT_EQ(err("1,2\n1,x\n"), "a.csv:2: 'x' is not a number");
+  EXPECT_EQ(err("1,nan\n"), "a.csv:1: 'nan' is not a finite number");
+  EXPECT_EQ(err("-inf,1\n"), "a.csv:1: '-inf' is not a finite number");
+  EXPECT_EQ(err("1,2,3\n"), "a.csv:1: 3 values, but E-v0 takes 2 per action");
+  EXPECT_EQ(err("1\n"), "a.csv:1: 1 values, but E-v0 takes 2 per action");
+  EXPECT_EQ(err("1,"), "a.csv:1: 1 values, but E-v0 takes 2 per action");
+  EXPECT_EQ(err(std::string("1,2\0"
+                            "5\n",
+                            6)),
+            "a.csv:1: '2\\x005' is not a number");
 }
 
 TEST(Archive, RoundTrip) {
