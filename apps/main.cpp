@@ -179,7 +179,9 @@ int main(int argc, char** argv) {
   auto* t = app.add_subcommand("train", "train an agent (default: Pendulum-v1, zoo preset)");
   add_config_options(t, train.sources);
   t->add_option("--out", train.out, "run folder (default runs/ENV_PRESET_sSEED_TIME)");
-  t->add_option("--resume", train.resume, "continue the run in this folder from its checkpoint");
+  t->add_option("--resume", train.resume,
+                "continue the run in this folder from its checkpoint; only --steps (a new total) "
+                "and -q may change, the options that define the run are refused");
   t->add_flag("--restart", train.restart,
               "with --resume: a run that has results but no checkpoint starts over from step 0");
   t->add_flag("--quiet,-q", train.quiet, "no progress output");

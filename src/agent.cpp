@@ -390,12 +390,13 @@ void save_policy(const std::string& path, Agent& agent) {
 DeployedPolicy load_policy(const std::string& path) {
   ArchiveReader in(read_file(path), kPolicyMagic, kPolicyVersion, path);
   AgentConfig cfg;
-  const int obs_dim = static_cast<int>(in.i64());
-  const int act_dim = static_cast<int>(in.i64());
+  const int64_t obs_dim64 = in.i64(), act_dim64 = in.i64();
   const uint64_t n = in.u64();
-  if (obs_dim <= 0 || act_dim <= 0 || n > 64) {
+  if (obs_dim64 <= 0 || act_dim64 <= 0 || obs_dim64 > (1 << 20) || act_dim64 > (1 << 20) ||
+      n > 64) {
     throw Error("'" + path + "': implausible policy header; the file is damaged");
   }
+  const int obs_dim = static_cast<int>(obs_dim64), act_dim = static_cast<int>(act_dim64);
   cfg.hidden.clear();
   for (uint64_t i = 0; i < n; ++i) {
     const int64_t h = in.i64();
@@ -412,6 +413,11 @@ DeployedPolicy load_policy(const std::string& path) {
     shape = actor_shape_of(cfg, obs_dim, act_dim);
   } catch (const std::exception& e) {
     throw Error("'" + path + "': " + e.what() + "; the file is damaged or from another version");
+  }
+  // the weights must be in the file: no allocation beyond what it holds
+  if (static_cast<uint64_t>(shape.size()) > in.remaining() / sizeof(float)) {
+    throw Error("'" + path + "': the header describes " + std::to_string(shape.size()) +
+                " weights, more than the file holds; the file is damaged");
   }
   FloatBuffer params(shape.size(), 0.0f);
   load_network(in, shape, params.data(), "actor");

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <mutex>
 #include <sstream>
 
 #include "ddpg/embedded.h"
@@ -380,6 +382,37 @@ void apply_yaml(Config& c, const std::string& yaml_text, const std::string& orig
   }
 }
 
+namespace {
+
+// What is wrong with an env id and its options ("" if nothing): building the env is the check.
+// Remembered per (id, options), since a sweep validates the same env for every variant and seed and
+// a MuJoCo model takes milliseconds to compile.
+std::string env_problem(const std::string& id, const std::map<std::string, std::string>& options) {
+  static std::mutex mutex;
+  static std::map<std::pair<std::string, std::map<std::string, std::string>>, std::string> known;
+  auto key = std::make_pair(id, options);
+  {
+    const std::lock_guard<std::mutex> lock(mutex);
+    if (auto it = known.find(key); it != known.end()) return it->second;
+  }
+  std::string problem;
+  try {
+    if (!env_exists(id)) {
+      make_env(id, {});  // throws the unknown-id message with its suggestions
+    } else {
+      make_env(id, options);
+    }
+  } catch (const Error& e) {
+    problem = std::string(env_exists(id) ? "env: " : "env.id: ") + e.what();
+  }
+  const std::lock_guard<std::mutex> lock(mutex);
+  if (known.size() >= 256) known.clear();  // bounded, whatever the inputs
+  known.emplace(std::move(key), problem);
+  return problem;
+}
+
+}  // namespace
+
 void validate(const Config& cfg, ConfigErrors& errors) {
   Config c = cfg;  // config_fields needs non-const pointers; nothing is written.
   for (auto& f : config_fields(c)) {
@@ -432,18 +465,8 @@ void validate(const Config& cfg, ConfigErrors& errors) {
     errors.add("agent.batch_size (" + std::to_string(c.agent.batch_size) +
                ") is larger than agent.buffer_size (" + std::to_string(c.agent.buffer_size) + ")");
   }
-  if (!env_exists(c.env.id)) {
-    try {
-      make_env(c.env.id, {});
-    } catch (const Error& e) {
-      errors.add(std::string("env.id: ") + e.what());
-    }
-  } else {
-    try {
-      make_env(c.env.id, c.env.options);
-    } catch (const Error& e) {
-      errors.add(std::string("env: ") + e.what());
-    }
+  if (const std::string problem = env_problem(c.env.id, c.env.options); !problem.empty()) {
+    errors.add(problem);
   }
 }
 

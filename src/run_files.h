@@ -10,6 +10,7 @@
 
 #include "ddpg/agent.h"
 #include "ddpg/config.h"
+#include "ddpg/dir_lock.h"
 #include "ddpg/io.h"
 #include "ddpg/trainer.h"
 
@@ -20,19 +21,8 @@ nlohmann::json provenance(const Config& cfg);
 // meta.json of a new run: version, env, seed, start time, provenance, no segments yet.
 void write_meta(const Config& cfg, const std::string& dir);
 
-// One writer per run folder: an exclusive advisory lock (flock) on RUN/.lock, held while this
-// object lives. The kernel releases it when the process ends, kill -9 included, so no stale lock
-// survives a crash. The holder writes its pid into the file, for the message of the next comer.
-class RunLock {
- public:
-  explicit RunLock(const std::string& run_dir);  // throws Error naming the holder's pid
-  ~RunLock();
-  RunLock(const RunLock&) = delete;
-  RunLock& operator=(const RunLock&) = delete;
-
- private:
-  int fd_ = -1;
-};
+// One writer per run folder: see ddpg/dir_lock.h.
+using RunLock = DirLock;
 
 class RunFiles {
  public:

@@ -16,9 +16,12 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
+#include <sstream>
 #include <thread>
 
+#include "ddpg/dir_lock.h"
 #include "ddpg/embedded.h"
 #include "ddpg/env.h"
 #include "ddpg/io.h"
@@ -41,7 +44,20 @@ YAML::Node per_env(const YAML::Node& node, const std::string& env) {
   if (!node || !node.IsMap()) return node;
   if (node[env]) return node[env];
   if (node["default"]) return node["default"];
-  return YAML::Node();
+  return YAML::Node(YAML::NodeType::Undefined);  // tests false, as an absent key does
+}
+
+// A scalar of the grid as T, or an error naming the key, the env and the line.
+template <class T>
+std::optional<T> grid_scalar(const YAML::Node& node, const std::string& key, const std::string& env,
+                             const char* what, ConfigErrors& errors) {
+  try {
+    return node.as<T>();
+  } catch (const YAML::Exception& e) {
+    errors.add("grid: '" + key + "' for " + env + " must be " + what + " (line " +
+               std::to_string(e.mark.line + 1) + ")");
+    return std::nullopt;
+  }
 }
 
 // The config of one run: preset → base → per_env → variant → --set → steps, seed; one thread per
@@ -58,11 +74,12 @@ Config run_config(const YAML::Node& grid, const std::string& variant_yaml, const
   std::string preset;
   bool preset_named = false;
   if (variant.IsMap() && variant["preset"]) {
-    preset = variant["preset"].as<std::string>();
+    preset = grid_scalar<std::string>(variant["preset"], "preset", env, "a preset name", errors)
+                 .value_or("");
     variant.remove("preset");
     preset_named = true;
-  } else if (const YAML::Node p = per_env(grid["preset"], env)) {
-    preset = p.as<std::string>();
+  } else if (const YAML::Node p = per_env(grid["preset"], env); p && !p.IsNull()) {
+    preset = grid_scalar<std::string>(p, "preset", env, "a preset name", errors).value_or("");
     preset_named = true;
   }
   if (!preset_named) {
@@ -87,8 +104,10 @@ Config run_config(const YAML::Node& grid, const std::string& variant_yaml, const
   if (variant.size() > 0) apply_yaml(c, yaml_text(variant), "variant", errors);
   for (const auto& s : opts.sets) apply_set(c, s, errors);
   // steps: one number for every env, or a map env → steps with an optional `default`
-  if (const YAML::Node steps = per_env(grid["steps"], env)) {
-    c.trainer.total_steps = steps.as<int64_t>();
+  if (const YAML::Node steps = per_env(grid["steps"], env); steps && !steps.IsNull()) {
+    if (auto n = grid_scalar<int64_t>(steps, "steps", env, "an integer", errors)) {
+      c.trainer.total_steps = *n;
+    }
   }
   if (opts.steps) c.trainer.total_steps = *opts.steps;
   c.env.id = env;
@@ -194,9 +213,29 @@ YAML::Node load_grid(const std::string& path) {
   }
 }
 
+// The most runs one sweep may expand to (the project's grids have 10–160): more is a typo in a
+// list, and would take minutes to plan.
+constexpr size_t kMaxSweepRuns = 10000;
+
+std::vector<SweepRun> plan_sweep_checked(const SweepOptions& opts);
+
 }  // namespace
 
+// Any structural surprise in the grid (a map where a name belongs, and so on) is an Error naming
+// the grid and the line.
 std::vector<SweepRun> plan_sweep(const SweepOptions& opts) {
+  try {
+    return plan_sweep_checked(opts);
+  } catch (const YAML::Exception& e) {
+    throw Error("grid '" + opts.grid_file + "': unexpected structure at line " +
+                std::to_string(e.mark.line + 1) + " (" + e.msg +
+                "); see 'ddpg sweep --help' for the grid's keys");
+  }
+}
+
+namespace {
+
+std::vector<SweepRun> plan_sweep_checked(const SweepOptions& opts) {
   const YAML::Node grid = load_grid(opts.grid_file);
   ConfigErrors errors;
   for (const auto& kv : grid) {
@@ -208,6 +247,12 @@ std::vector<SweepRun> plan_sweep(const SweepOptions& opts) {
       errors.add("grid '" + opts.grid_file + "': unknown key '" + key +
                  "' (keys: question, axis, baseline, envs, seeds, preset, steps, base, per_env, "
                  "variants)");
+    }
+  }
+  for (const char* key : {"question", "axis", "baseline"}) {
+    if (grid[key] && !grid[key].IsScalar()) {
+      errors.add("grid '" + opts.grid_file + "': '" + key + "' must be text (line " +
+                 std::to_string(grid[key].Mark().line + 1) + ")");
     }
   }
   // A list under `key`, or a clear error naming the key and the expected type.
@@ -275,10 +320,34 @@ std::vector<SweepRun> plan_sweep(const SweepOptions& opts) {
                  "' is not a plain folder name (use letters, digits, _ - . +; no leading dot)");
     }
   }
-  if (grid["baseline"] && !(grid["variants"] && grid["variants"].IsMap() &&
-                            grid["variants"][grid["baseline"].as<std::string>()])) {
+  if (grid["baseline"] && grid["baseline"].IsScalar() &&
+      !(grid["variants"] && grid["variants"].IsMap() &&
+        grid["variants"][grid["baseline"].as<std::string>()])) {
     errors.add("grid '" + opts.grid_file + "': baseline '" + grid["baseline"].as<std::string>() +
                "' is not one of its variants");
+  }
+  // every (variant, env, seed) is its own folder: no name twice, and a bounded count
+  auto no_repeats = [&](const auto& list, const char* what) {
+    for (size_t i = 0; i < list.size(); ++i) {
+      if (std::find(list.begin(), list.begin() + i, list[i]) != list.begin() + i) {
+        std::ostringstream item;
+        item << list[i];
+        errors.add("grid '" + opts.grid_file + "': " + what + " '" + item.str() +
+                   "' is listed twice (each is one run folder)");
+      }
+    }
+  };
+  no_repeats(envs, "env");
+  no_repeats(seeds, "seed");
+  std::vector<std::string> names;
+  for (const auto& v : variants) names.push_back(v.first);
+  no_repeats(names, "variant");
+  const double count = static_cast<double>(variants.size()) * envs.size() * seeds.size();
+  if (count > kMaxSweepRuns) {
+    errors.add("grid '" + opts.grid_file + "' expands to " + format_double(count) +
+               " runs; a sweep takes at most " + std::to_string(kMaxSweepRuns) +
+               " (split it with --variants, --envs or --seeds)");
+    errors.throw_if_any("invalid sweep");
   }
   std::vector<SweepRun> runs;
   for (const auto& [name, deltas] : variants) {
@@ -326,6 +395,8 @@ std::vector<SweepRun> plan_sweep(const SweepOptions& opts) {
   return runs;
 }
 
+}  // namespace
+
 int run_sweep(const SweepOptions& opts) {
   std::vector<SweepRun> runs = plan_sweep(opts);
   const YAML::Node grid = load_grid(opts.grid_file);
@@ -341,6 +412,7 @@ int run_sweep(const SweepOptions& opts) {
     return 0;
   }
   make_dirs(opts.out);
+  const DirLock lock(opts.out);  // one sweep per output folder: the manifest has one writer
   write_manifest(opts, grid, runs);
   const int jobs = opts.jobs > 0
                        ? opts.jobs

@@ -2,6 +2,7 @@
 #include "ddpg/trainer.h"
 
 #include <omp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -307,6 +308,26 @@ class Loop {
     agent_->load(in);
     replay_->load(in);
     if (!in.at_end()) throw Error("'" + path + "' has trailing data (mismatched layout)");
+    if (step_ < 0 || episode_ < 0 || pending_updates_ < 0 || steps_since_phase_ < 0 ||
+        evaluation_.last_step < -1 || evaluation_.last_step > step_ || !(elapsed_before_ >= 0)) {
+      throw Error("'" + path + "' holds impossible counters (a negative step, episode or update " +
+                  "count); the file is damaged: use an earlier checkpoint or start the run again");
+    }
+    // The logs must hold at least what the checkpoint saw written: resume cuts them back to those
+    // lengths, and must never pad a shorter (cut or replaced) log.
+    for (const auto& [log, size] : {std::pair<std::string, uint64_t>{"progress.csv", progress_size},
+                                    {"eval.csv", eval_size}}) {
+      struct stat st {};
+      const std::string log_path = files_.dir() + "/" + log;
+      const uint64_t have = ::stat(log_path.c_str(), &st) == 0 ? st.st_size : 0;
+      if (have < size) {
+        throw Error(
+            "'" + log_path + "' has " + std::to_string(have) + " bytes, but the checkpoint " +
+            path + " was written after " + std::to_string(size) +
+            "; the log was cut or replaced since. Restore it, or train the run again from " +
+            "step 0 (delete its checkpoints folder and resume with --restart)");
+      }
+    }
     checkpoint_progress_size_ = progress_size;
     checkpoint_eval_size_ = eval_size;
   }

@@ -6,9 +6,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "ddpg/agent.h"
 #include "ddpg/config.h"
+#include "ddpg/io.h"
 #include "ddpg/replay_buffer.h"
 #include "tests/test_batches.h"
 
@@ -152,6 +154,31 @@ TEST(ObsNorm, StatisticsAndPolicyFileRoundTrip) {
   agent.act({11.0, -3.2}, &a1);
   deployed.act({11.0, -3.2}, &a2);
   EXPECT_EQ(a1, a2);
+}
+
+// Found by fuzz_policy: a damaged header that describes more weights than the file holds is
+// refused before anything is allocated (it was an out-of-memory abort).
+TEST(PolicyFile, AHeaderLargerThanTheFileIsRefused) {
+  AgentConfig c;
+  c.hidden = {8};
+  Agent agent(c, 2, 1, 0);
+  const std::string path = "/tmp/ddpg_big_header_policy.bin";
+  save_policy(path, agent);
+  std::string data = read_file(path);
+  // the first hidden width (after magic, version, obs_dim, act_dim, layer count) becomes 2^20
+  const int64_t wide = int64_t{1} << 20;
+  std::memcpy(&data[12 + 3 * 8], &wide, sizeof wide);
+  const uint32_t crc = crc32(data.data(), data.size() - 4);
+  std::memcpy(&data[data.size() - 4], &crc, sizeof crc);
+  write_file_atomic(path, data);
+  try {
+    load_policy(path);
+    FAIL() << "the policy was loaded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("more than the file holds; the file is damaged"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(NoiseSchedule, LinearAndExponential) {

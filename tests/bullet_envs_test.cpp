@@ -117,6 +117,43 @@ TEST(BulletMjcf, ModelsMatchPybulletImporterFacts) {
   }
 }
 
+// Found by fuzz_mjcf: an empty friction was a std::out_of_range crash. Every number must be finite
+// and every size, mass and direction usable by Bullet; each fault is an Error naming the element.
+TEST(BulletMjcf, MalformedNumbersAreNamed) {
+  auto error_of = [](const std::string& body) {
+    const std::string xml = "<mujoco><worldbody>" + body + "</worldbody></mujoco>";
+    try {
+      mjcf::parse_mjcf(xml, "t.xml");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_EQ(error_of(R"(<geom name="g" size="0.1" friction=""/>)"),
+            "t.xml geom 'g': friction needs a number >= 0");
+  EXPECT_EQ(error_of(R"(<geom name="g" size="nan"/>)"),
+            "t.xml geom 'g' size: 'nan' is not a finite number");
+  EXPECT_EQ(error_of(R"(<geom name="g" size="1e999"/>)"),
+            "t.xml geom 'g' size: '1e999' is not a finite number");
+  EXPECT_EQ(error_of(R"(<geom name="g" size="0.1 x"/>)"),
+            "t.xml geom 'g' size: 'x' is not a finite number");
+  EXPECT_EQ(error_of(R"(<geom name="g" type="box" size="1 0 1"/>)"),
+            "t.xml geom 'g': box sizes must be > 0");
+  EXPECT_EQ(error_of(R"(<geom name="g" size="-1"/>)"),
+            "t.xml geom 'g': sizes must be > 0 (radius) and >= 0 (half length)");
+  EXPECT_EQ(error_of(R"(<geom name="g" size="1" quat="0 0 0 0"/>)"),
+            "t.xml geom 'g': quat has zero length");
+  EXPECT_EQ(error_of(R"(<body name="b"><joint name="j" axis="0 0 0"/><geom size="1"/></body>)"),
+            "t.xml joint 'j' axis: the direction has zero length");
+  EXPECT_EQ(
+      error_of(
+          R"(<body name="b"><joint name="j" limited="true" range="1 -1"/><geom size="1"/></body>)"),
+      "t.xml joint 'j': a limited joint needs range=\"lower upper\" with lower <= upper");
+  EXPECT_EQ(error_of(R"(<body name="b"><inertial mass="-2"/><geom size="1"/></body>)"),
+            "t.xml body 'b': mass must be a number >= 0");
+  EXPECT_EQ(error_of(R"(<body name="b"><geom size="1"/></body>)"), "");
+}
+
 TEST(BulletMjcf, MassesRangesAndFrames) {
   const mjcf::Model cheetah = load("half_cheetah.xml")[0];
   EXPECT_NEAR(cheetah.links[cheetah.find_link("torso")].mass, 9.45733323824098, 1e-9);

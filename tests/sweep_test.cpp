@@ -87,6 +87,42 @@ variants:
   }
 }
 
+std::string plan_error(const std::string& grid) {
+  try {
+    plan(write_grid(grid));
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Found by fuzz_grid: a per-env steps map without the env or a default (a crash), a name or text
+// key given as a map, repeated envs and seeds (two workers in one folder), and a grid that
+// expands past any real sweep. Each is an Error naming the key.
+TEST(Sweep, MalformedGridsAreNamedNotCrashes) {
+  // an env missing from a steps map without default keeps the preset's steps
+  const auto runs = plan(write_grid("envs: [Pendulum-v1]\nsteps: {Hopper-v4: 5000}\n"));
+  ASSERT_EQ(runs.size(), 3u);
+  EXPECT_EQ(runs[0].config.trainer.total_steps, 20000);  // the zoo preset's
+  EXPECT_NE(plan_error("envs: [Pendulum-v1]\nsteps: {default: [1]}\n")
+                .find("'steps' for Pendulum-v1 must be an integer (line 2)"),
+            std::string::npos);
+  EXPECT_NE(plan_error("envs: [Pendulum-v1]\nquestion: [a]\n").find("'question' must be text"),
+            std::string::npos);
+  EXPECT_NE(plan_error("envs: [Pendulum-v1]\nvariants:\n  [a]: {}\n")
+                .find("unexpected structure at line"),
+            std::string::npos);
+  const std::string twice = plan_error("envs: [Pendulum-v1, Pendulum-v1]\nseeds: [1, 2, 1]\n");
+  EXPECT_NE(twice.find("env 'Pendulum-v1' is listed twice"), std::string::npos) << twice;
+  EXPECT_NE(twice.find("seed '1' is listed twice"), std::string::npos) << twice;
+  std::string seeds = "[0";
+  for (int i = 1; i < 2001; ++i) seeds += "," + std::to_string(i);
+  const std::string big = plan_error("envs: [Pendulum-v1]\nseeds: " + seeds +
+                                     "]\nvariants: {a: {}, b: {}, c: {}, " + "d: {}, e: {}}\n");
+  EXPECT_NE(big.find("expands to 10005 runs; a sweep takes at most 10000"), std::string::npos)
+      << big;
+}
+
 std::vector<std::string> shipped_grids() {
   std::vector<std::string> keys;
   for (const auto& [key, text] : embedded_files()) {

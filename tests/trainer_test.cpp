@@ -19,6 +19,7 @@
 #include <tuple>
 
 #include "ddpg/config.h"
+#include "ddpg/dir_lock.h"
 #include "ddpg/io.h"
 
 namespace ddpg {
@@ -154,6 +155,39 @@ TEST(Smoke, DamagedCheckpointIsRefusedAndKept) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("damaged or truncated"), std::string::npos) << r.output;
   EXPECT_EQ(read_file(ckpt).size(), data.size() / 2);  // nothing was overwritten
+}
+
+// Run creation is atomic: config.yaml makes a folder a run. A start killed right after writing it
+// (nothing else there) resumes from step 0 as the uninterrupted run. (A start that fails before
+// it leaves no run: Smoke.TooLargeSettingsAreNamedAndLeaveNoRunBehind.)
+TEST(Smoke, AFolderWithOnlyItsConfigResumesFromStepZero) {
+  const std::string straight = temp_dir() + "/run", cut = temp_dir() + "/run";
+  train_new(tiny_config(600), straight, silent());
+  train_new(tiny_config(600), cut, silent());
+  for (const auto& entry : std::filesystem::directory_iterator(cut)) {
+    if (entry.path().filename() != "config.yaml") std::filesystem::remove_all(entry.path());
+  }
+  const CommandResult r = run_command("train --resume " + cut + " -q");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(read_file(straight + "/eval.csv"), read_file(cut + "/eval.csv"));
+  EXPECT_EQ(read_file(straight + "/policy_final.bin"), read_file(cut + "/policy_final.bin"));
+}
+
+// A log shorter than the checkpoint recorded (cut or replaced since) is refused by name, and left
+// as it is: resume never pads a log with zeros.
+TEST(Smoke, ResumeRefusesALogShorterThanItsCheckpoint) {
+  const std::string dir = temp_dir() + "/run";
+  train_new(tiny_config(400), dir, silent());
+  const std::string progress = read_file(dir + "/progress.csv");
+  const std::string cut = progress.substr(0, progress.find('\n') + 1);  // the header only
+  write_file_atomic(dir + "/progress.csv", cut);
+  const CommandResult r = run_command("train --resume " + dir + " --steps 800 -q");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find(dir + "/progress.csv' has " + std::to_string(cut.size()) +
+                          " bytes, but the checkpoint"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(read_file(dir + "/progress.csv"), cut);
 }
 
 TEST(Smoke, ResumeRefusesARunAlreadyDone) {
@@ -412,6 +446,30 @@ TEST(Smoke, SweepRejectsBadGrids) {
   EXPECT_NE(sd.output.find("--seeds '-1' must be integers from 0 to 2^63-1"), std::string::npos)
       << sd.output;
   EXPECT_FALSE(file_exists(dir + "/o/manifest.json"));
+}
+
+// One sweep per output folder: while another process holds OUT/.lock, a sweep into OUT stops
+// before it writes anything (the manifest has one writer).
+TEST(Smoke, OneSweepPerOutputFolder) {
+  const std::string dir = temp_dir(), out = dir + "/o";
+  std::filesystem::create_directories(out);
+  {
+    const DirLock held(out);
+    const CommandResult r = run_command("sweep noise --out " + out +
+                                        " --envs Pendulum-v1 --seeds 0 --steps 300 --jobs 1");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.output.find("'" + out + "' is being written by another ddpg process (pid " +
+                            std::to_string(::getpid()) + ")"),
+              std::string::npos)
+        << r.output;
+    EXPECT_FALSE(file_exists(out + "/manifest.json"));
+  }
+  const CommandResult ok =
+      run_command("sweep noise --out " + out + " --envs Pendulum-v1 --seeds 0 --steps 300 " +
+                  "--variants none --jobs 1 --set trainer.learning_starts=100 --set " +
+                  "agent.hidden=16 --set agent.batch_size=16 --set trainer.eval_every=300");
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_TRUE(file_exists(out + "/manifest.json"));
 }
 
 // A sweep over a subset (--variants, --envs, --seeds) leaves the other runs in the manifest, so the

@@ -30,13 +30,37 @@ constexpr double kDensity = 1000.0;         // the importer's fixed density (geo
 constexpr double kDefaultFriction = 0.5;    // the importer's lateral friction without a friction
 constexpr double kCollisionMargin = 0.001;  // pybullet's margin for every MJCF shape
 
-std::vector<double> numbers(const char* text) {
+// The numbers of an attribute (none when it is absent). Each whitespace-separated token must be a
+// finite number: MJCF has no NaN or infinity, and a physics engine cannot take them.
+std::vector<double> numbers(const char* text, const std::string& what) {
   std::vector<double> v;
   if (!text) return v;
   std::istringstream in(text);
-  double x;
-  while (in >> x) v.push_back(x);
+  std::string token;
+  while (in >> token) {
+    char* end = nullptr;
+    const double x = std::strtod(token.c_str(), &end);
+    if (end == token.c_str() || *end != '\0' || !std::isfinite(x)) {
+      throw Error(what + ": '" + token.substr(0, 40) + "' is not a finite number");
+    }
+    v.push_back(x);
+  }
   return v;
+}
+
+// A direction: 3 numbers, not all zero.
+btVector3 direction(const std::vector<double>& v, const std::string& what) {
+  if (v.size() < 3) throw Error(what + ": expected 3 numbers");
+  const btVector3 d(v[0], v[1], v[2]);
+  if (!(d.length2() > 1e-20)) throw Error(what + ": the direction has zero length");
+  return d.normalized();
+}
+
+// A friction coefficient: one number, not negative.
+double friction_of(const char* text, const std::string& what) {
+  const auto v = numbers(text, what + " friction");
+  if (v.empty() || v[0] < 0) throw Error(what + ": friction needs a number >= 0");
+  return v[0];
 }
 
 btVector3 vec3(const std::vector<double>& v, const std::string& what) {
@@ -47,11 +71,14 @@ btVector3 vec3(const std::vector<double>& v, const std::string& what) {
 // Body/geom frame from pos and quat (w x y z), as the importer reads it (euler etc. unread).
 btTransform frame_of(const tinyxml2::XMLElement* e, const std::string& what) {
   btTransform t = btTransform::getIdentity();
-  if (const char* p = e->Attribute("pos")) t.setOrigin(vec3(numbers(p), what + " pos"));
+  if (const char* p = e->Attribute("pos"))
+    t.setOrigin(vec3(numbers(p, what + " pos"), what + " pos"));
   if (const char* q = e->Attribute("quat")) {
-    const auto v = numbers(q);
+    const auto v = numbers(q, what + " quat");
     if (v.size() != 4) throw Error(what + ": quat needs 4 numbers");
-    t.setRotation(btQuaternion(v[1], v[2], v[3], v[0]));
+    const btQuaternion quat(v[1], v[2], v[3], v[0]);
+    if (!(quat.length2() > 1e-20)) throw Error(what + ": quat has zero length");
+    t.setRotation(quat);
   }
   return t;
 }
@@ -87,7 +114,7 @@ Geom parse_geom(const tinyxml2::XMLElement* e, const Defaults& d, const std::str
   g.name = e->Attribute("name") ? e->Attribute("name") : "";
   const std::string w = what + " geom '" + g.name + "'";
   const std::string type = e->Attribute("type") ? e->Attribute("type") : "sphere";
-  const auto size = numbers(e->Attribute("size"));
+  const auto size = numbers(e->Attribute("size"), w + " size");
   if (type == "sphere") {
     g.type = GeomType::kSphere;
   } else if (type == "capsule") {
@@ -103,19 +130,25 @@ Geom parse_geom(const tinyxml2::XMLElement* e, const Defaults& d, const std::str
   }
   if (g.type == GeomType::kBox) {
     g.half_extents = vec3(size, w + " size");
+    if (!(g.half_extents.x() > 0 && g.half_extents.y() > 0 && g.half_extents.z() > 0)) {
+      throw Error(w + ": box sizes must be > 0");
+    }
   } else if (g.type != GeomType::kPlane) {
     if (size.empty()) throw Error(w + ": size is missing");
     g.radius = size[0];
     if (size.size() > 1) g.half_length = size[1];
+    if (!(g.radius > 0) || g.half_length < 0) {
+      throw Error(w + ": sizes must be > 0 (radius) and >= 0 (half length)");
+    }
   }
   g.frame = frame_of(e, w);
   if (const char* aa = e->Attribute("axisangle")) {
-    const auto v = numbers(aa);  // the angle is radians whatever <compiler angle> says
+    const auto v = numbers(aa, w + " axisangle");  // radians whatever <compiler angle> says
     if (v.size() != 4) throw Error(w + ": axisangle needs 4 numbers");
-    g.frame.setRotation(btQuaternion(btVector3(v[0], v[1], v[2]).normalized(), v[3]));
+    g.frame.setRotation(btQuaternion(direction(v, w + " axisangle"), v[3]));
   }
   if (const char* ft = e->Attribute("fromto")) {
-    const auto v = numbers(ft);
+    const auto v = numbers(ft, w + " fromto");
     if (v.size() != 6) throw Error(w + ": fromto needs 6 numbers");
     g.has_fromto = true;
     g.from = btVector3(v[0], v[1], v[2]);
@@ -124,7 +157,7 @@ Geom parse_geom(const tinyxml2::XMLElement* e, const Defaults& d, const std::str
     throw Error(w + ": a capsule without fromto needs 2 sizes");
   }
   g.friction = d.friction;
-  if (const char* f = e->Attribute("friction")) g.friction = numbers(f).at(0);
+  if (const char* f = e->Attribute("friction")) g.friction = friction_of(f, w);
   g.group = e->IntAttribute("contype", d.group);
   g.mask = e->IntAttribute("conaffinity", d.mask);
   g.volume = geom_volume(g);
@@ -164,13 +197,16 @@ struct Parser {
     const std::string type = e->Attribute("type") ? e->Attribute("type") : "hinge";
     const std::string w = what + " joint '" + name + "'";
     attach(link, parent, name, tf);
-    if (const char* a = e->Attribute("axis")) l.axis = vec3(numbers(a), w + " axis").normalized();
+    if (const char* a = e->Attribute("axis"))
+      l.axis = direction(numbers(a, w + " axis"), w + " axis");
     const char* lim = e->Attribute("limited");
     const std::string limited = lim ? lim : d.limited;
     l.limited = limited == "true";
     if (l.limited) {
-      const auto r = numbers(e->Attribute("range"));
-      if (r.size() != 2) throw Error(w + ": a limited joint needs range=\"lower upper\"");
+      const auto r = numbers(e->Attribute("range"), w + " range");
+      if (r.size() != 2 || !(r[0] <= r[1])) {
+        throw Error(w + ": a limited joint needs range=\"lower upper\" with lower <= upper");
+      }
       const double scale = (type == "hinge" && d.degrees) ? M_PI / 180.0 : 1.0;
       l.lower = r[0] * scale;
       l.upper = r[1] * scale;
@@ -198,14 +234,19 @@ struct Parser {
     for (auto* e = body->FirstChildElement(); e; e = e->NextSiblingElement()) {
       const std::string n = e->Name();
       if (n == "inertial") {
-        if (const char* p = e->Attribute("pos")) com = vec3(numbers(p), w + " inertial pos");
+        if (const char* p = e->Attribute("pos")) {
+          com = vec3(numbers(p, w + " inertial pos"), w + " inertial pos");
+        }
         mass = e->DoubleAttribute("mass", 0.0);
+        if (!(mass >= 0) || !std::isfinite(mass)) throw Error(w + ": mass must be a number >= 0");
         mass_defined = true;
       } else if (n == "joint") {
         const std::string type = e->Attribute("type") ? e->Attribute("type") : "hinge";
         if (!has_joint && parent < 0 && type == "free") continue;  // the base floats anyway
         btTransform jtf = btTransform::getIdentity();
-        if (const char* p = e->Attribute("pos")) jtf.setOrigin(vec3(numbers(p), w + " joint pos"));
+        if (const char* p = e->Attribute("pos")) {
+          jtf.setOrigin(vec3(numbers(p, w + " joint pos"), w + " joint pos"));
+        }
         if (!has_joint) {
           if (new_parent < 0) {  // a top-level body with joints: massless fixed root link
             new_parent = create_link(nullptr);
@@ -362,7 +403,7 @@ std::vector<Model> parse_mjcf(const std::string& xml, const std::string& what) {
     if (const auto* g = def->FirstChildElement("geom")) {
       d.group = g->IntAttribute("contype", d.group);
       d.mask = g->IntAttribute("conaffinity", d.mask);
-      if (const char* f = g->Attribute("friction")) d.friction = numbers(f).at(0);
+      if (const char* f = g->Attribute("friction")) d.friction = friction_of(f, what + " default");
     }
   }
   std::vector<Model> models;

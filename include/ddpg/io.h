@@ -120,6 +120,7 @@ class ArchiveReader {
   uint64_t peek_count() const;
   void raw(void* p, uint64_t n);
   bool at_end() const { return pos_ == end_; }
+  uint64_t remaining() const { return end_ - pos_; }  // bytes left before the checksum
   const std::string& what() const { return what_; }
 
  private:

@@ -23,7 +23,8 @@
 //
 // Runs live in OUT/<variant>/<env>/seed_<k>. A finished run (summary.json at its total steps) is
 // skipped; a run with a checkpoint is resumed; others start. Each worker is a `ddpg train --resume`
-// child process with one LibTorch thread unless the grid sets trainer.threads.
+// child process with one thread unless the grid sets trainer.threads. One sweep per output
+// folder at a time (a lock on OUT/.lock); a grid expands to at most 10,000 runs.
 #pragma once
 
 #include <optional>
