@@ -12,6 +12,7 @@
 #include "ddpg/embedded.h"
 #include "ddpg/env.h"
 #include "ddpg/io.h"
+#include "src/yaml_doc.h"
 
 namespace ddpg {
 namespace {
@@ -350,16 +351,9 @@ void apply_yaml(Config& c, const std::string& yaml_text, const std::string& orig
                 ConfigErrors& errors) {
   YAML::Node root;
   try {
-    const std::vector<YAML::Node> docs = YAML::LoadAll(yaml_text);
-    if (docs.size() > 1) {
-      errors.add(origin + ": holds " + std::to_string(docs.size()) +
-                 " YAML documents (separated by ---); a config file is one");
-      return;
-    }
-    if (!docs.empty()) root = docs[0];
-  } catch (const YAML::Exception& e) {
-    errors.add(origin + ": malformed YAML at line " + std::to_string(e.mark.line + 1) + ": " +
-               e.msg);
+    root = load_single_document(yaml_text, origin);
+  } catch (const Error& e) {
+    errors.add(e.what());
     return;
   }
   check_duplicate_keys(root, origin, errors);

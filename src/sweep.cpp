@@ -25,6 +25,7 @@
 #include "ddpg/embedded.h"
 #include "ddpg/env.h"
 #include "ddpg/io.h"
+#include "src/yaml_doc.h"
 
 namespace ddpg {
 namespace {
@@ -203,14 +204,9 @@ std::string grid_text(const std::string& path) {
 }
 
 YAML::Node load_grid(const std::string& path) {
-  try {
-    YAML::Node grid = YAML::Load(grid_text(path));
-    if (!grid.IsMap()) throw Error("grid file '" + path + "' must be a YAML mapping");
-    return grid;
-  } catch (const YAML::Exception& e) {
-    throw Error("grid file '" + path + "': malformed YAML at line " +
-                std::to_string(e.mark.line + 1) + ": " + e.msg);
-  }
+  YAML::Node grid = load_single_document(grid_text(path), "grid file '" + path + "'");
+  if (!grid.IsMap()) throw Error("grid file '" + path + "' must be a YAML mapping");
+  return grid;
 }
 
 // The most runs one sweep may expand to (the project's grids have 10–160): more is a typo in a

@@ -106,8 +106,11 @@ TEST(Config, MalformedYamlNamesTheLine) {
   Config c;
   ConfigErrors errors;
   apply_yaml(c, "agent:\n  gamma: [0.9\n", "bad.yaml", errors);
+  // found by fuzz_config_yaml: yaml-cpp's LoadAll never returns on a lone ','
+  apply_yaml(c, "# a config\n,\n", "comma.yaml", errors);
   const std::string msg = error_of([&] { errors.throw_if_any("x"); });
   EXPECT_NE(msg.find("bad.yaml: malformed YAML at line"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("comma.yaml: malformed YAML at line"), std::string::npos) << msg;
 }
 
 TEST(Config, UnknownSectionAndBadSetSyntax) {
