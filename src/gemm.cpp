@@ -46,8 +46,14 @@ void blas(bool ta, bool tb, int m, int n, int k, const float* a, int lda, const 
               ldb, 0.0f, c, ldc);
 }
 
+// The AVX-512 kernels (called only where the CPU has AVX-512; gemm() checks at run time).
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512vl,avx2,fma"))), \
+                             apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512vl,avx2,fma")
+#endif
 
 // One R × 16C tile: C[i, j] = Σ_k a(i, k) B[k, j], a(i, k) = A[k·lda + i] (TA) or A[i·lda + k].
 // The last of the C vectors is masked by `mask`.
@@ -307,7 +313,11 @@ void dot_kernel(int m, int n, int k, const float* a, int lda, const float* b, in
   }
 }
 
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 
 // The epilogue as a separate pass, after a BLAS multiply.
 void apply_epilogue(int m, int n, float* c, int ldc, const Epilogue& ep) {

@@ -514,13 +514,17 @@ TEST(Smoke, RunFoldersOfTheLibTorchEraLoad) {
   const std::string dir = temp_dir() + "/run";
   std::filesystem::copy(DDPG_TEST_DATA "/libtorch_era_run", dir,
                         std::filesystem::copy_options::recursive);
+  // exact in the builds that recorded the figures; other compilers round a little differently
+  const double tol = DDPG_RECORDED_FLOATS ? 1e-6 : 1e-2;
   CommandResult r = run_command("eval " + dir + " --episodes 3 --seed 5");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("mean_return=-1407.7607384650364"), std::string::npos) << r.output;
+  const auto at = r.output.find("mean_return=");
+  ASSERT_NE(at, std::string::npos) << r.output;
+  EXPECT_NEAR(std::stod(r.output.substr(at + 12)), -1407.7607384650364, tol) << r.output;
   r = run_command("train --resume " + dir + " --steps 800 -q");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto summary = nlohmann::json::parse(read_file(dir + "/summary.json"));
-  EXPECT_NEAR(summary.at("final_eval_mean").get<double>(), -1338.238368915617, 1e-6);
+  EXPECT_NEAR(summary.at("final_eval_mean").get<double>(), -1338.238368915617, tol);
 }
 
 // Starts `ddpg train` on Pendulum-v1 for a million steps into `dir` in a child process, and
@@ -638,7 +642,7 @@ TEST(Smoke, MetaRecordsProvenanceOfEachProcess) {
   const auto meta = nlohmann::json::parse(read_file(dir + "/meta.json"));
   const std::string commit = meta.at("commit");
   EXPECT_TRUE(commit == "unknown" || commit.size() == 40) << commit;
-  EXPECT_EQ(meta.at("build_type"), "Release");
+  EXPECT_EQ(meta.at("build_type"), DDPG_BUILD_TYPE);
   EXPECT_FALSE(meta.at("cpu").get<std::string>().empty());
   EXPECT_EQ(meta.at("threads"), 1);
   EXPECT_EQ(meta.at("env"), "Pendulum-v1");
