@@ -165,7 +165,8 @@ std::string yaml_scalar_text(const YAML::Node& n) {
 void apply_section_map(Config& c, const YAML::Node& root, const std::string& origin,
                        ConfigErrors& errors) {
   for (const auto& sec : root) {
-    const std::string section = sec.first.as<std::string>();
+    if (!sec.first.IsScalar()) continue;  // reported by check_duplicate_keys
+    const std::string section = sec.first.Scalar();
     if (section == "per_env") continue;
     if (!sec.second.IsMap()) {
       errors.add(origin + ": '" + section + "' must be a mapping of keys to values (e.g. " +
@@ -173,7 +174,8 @@ void apply_section_map(Config& c, const YAML::Node& root, const std::string& ori
       continue;
     }
     for (const auto& kv : sec.second) {
-      const std::string key = kv.first.as<std::string>();
+      if (!kv.first.IsScalar()) continue;  // reported by check_duplicate_keys
+      const std::string key = kv.first.Scalar();
       if (kv.second.IsMap() || kv.second.IsNull()) {
         errors.add(section + "." + key + " (" + origin + "): needs a value");
         continue;
@@ -332,6 +334,11 @@ void check_duplicate_keys(const YAML::Node& node, const std::string& origin, Con
   if (node.IsMap()) {
     std::vector<std::string> seen;
     for (const auto& kv : node) {
+      if (!kv.first.IsScalar()) {
+        errors.add(origin + ": line " + std::to_string(kv.first.Mark().line + 1) +
+                   " has a key that is not a plain name (a list or mapping as a key)");
+        continue;
+      }
       const std::string key = kv.first.Scalar();
       if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
         errors.add(origin + ": key '" + key + "' appears twice (line " +
