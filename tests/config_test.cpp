@@ -102,8 +102,7 @@ TEST(Config, DuplicateKeysAndExtraDocumentsAreRefused) {
   EXPECT_NE(msg.find("two.yaml: holds 2 YAML documents"), std::string::npos) << msg;
   // found by fuzz_config_yaml: a complex key ('? [a]: ...') was an uncaught bad conversion
   ConfigErrors complex;
-  apply_yaml(c, "agent:\n  ? [hidden]\n  : 3\n? [trainer]\n: {seed: 1}\n", "complex.yaml",
-             complex);
+  apply_yaml(c, "agent:\n  ? [hidden]\n  : 3\n? [trainer]\n: {seed: 1}\n", "complex.yaml", complex);
   const std::string cmsg = error_of([&] { complex.throw_if_any("config"); });
   EXPECT_NE(cmsg.find("complex.yaml: line 2 has a key that is not a plain name"), std::string::npos)
       << cmsg;
