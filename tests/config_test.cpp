@@ -5,18 +5,10 @@
 #include <gtest/gtest.h>
 
 #include "ddpg/io.h"
+#include "tests/test_util.h"
 
 namespace ddpg {
 namespace {
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 TEST(Config, DefaultsValidate) {
   ConfigErrors errors;

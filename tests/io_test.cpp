@@ -4,10 +4,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <functional>
-
 #include "ddpg/rng.h"
 #include "ddpg/rollout.h"
+#include "tests/test_util.h"
 
 namespace ddpg {
 namespace {
@@ -15,15 +14,6 @@ namespace {
 std::string temp_dir() {
   char tmpl[] = "/tmp/ddpg_io_XXXXXX";
   return mkdtemp(tmpl);
-}
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 // The rollout's actions CSV: blank lines skipped, every fault named with its line; no NaN or

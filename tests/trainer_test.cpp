@@ -73,6 +73,12 @@ TrainOptions silent() {
   return o;
 }
 
+// Two run folders hold the same run: the same evaluations and the same final policy, byte for byte.
+void expect_same_run(const std::string& a, const std::string& b) {
+  EXPECT_EQ(read_file(a + "/eval.csv"), read_file(b + "/eval.csv"));
+  EXPECT_EQ(read_file(a + "/policy_final.bin"), read_file(b + "/policy_final.bin"));
+}
+
 TEST(Smoke, SameSeedGivesIdenticalEvalCsv) {
   const std::string a = temp_dir() + "/run", b = temp_dir() + "/run", c = temp_dir() + "/run";
   train_new(tiny_config(1000), a, silent());
@@ -141,8 +147,7 @@ TEST(Smoke, ResumeAfterKillAtAnyMoment) {
   ASSERT_FALSE(file_exists(killed + "/policy_final.bin")) << "the run ended before the kill";
   const CommandResult r = run_command("train --resume " + killed + " -q");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(read_file(straight + "/eval.csv"), read_file(killed + "/eval.csv"));
-  EXPECT_EQ(read_file(straight + "/policy_final.bin"), read_file(killed + "/policy_final.bin"));
+  expect_same_run(straight, killed);
 }
 
 TEST(Smoke, DamagedCheckpointIsRefusedAndKept) {
@@ -169,8 +174,7 @@ TEST(Smoke, AFolderWithOnlyItsConfigResumesFromStepZero) {
   }
   const CommandResult r = run_command("train --resume " + cut + " -q");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(read_file(straight + "/eval.csv"), read_file(cut + "/eval.csv"));
-  EXPECT_EQ(read_file(straight + "/policy_final.bin"), read_file(cut + "/policy_final.bin"));
+  expect_same_run(straight, cut);
 }
 
 // A log shorter than the checkpoint recorded (cut or replaced since) is refused by name, and left
@@ -904,8 +908,7 @@ TEST(Smoke, EpisodeUnitUpdatesAtEpisodeEnds) {
   const std::string split = temp_dir() + "/run";
   train_new(config(610, 2, 500, -1), split, silent());
   train_resume(split, 1000, silent());
-  EXPECT_EQ(read_file(b + "/eval.csv"), read_file(split + "/eval.csv"));
-  EXPECT_EQ(read_file(b + "/policy_final.bin"), read_file(split + "/policy_final.bin"));
+  expect_same_run(b, split);
   // and with update_unit step, -1 is update_every updates per phase
   Config four = tiny_config(600), minus_one = tiny_config(600);
   four.trainer.update_every = minus_one.trainer.update_every = 4;
