@@ -189,6 +189,8 @@ int cmd_envs(bool json) {
 }
 
 void print_figures(const BenchFigures& figures) {
+  for (const auto& [name, value] : bench_machine())
+    std::printf("%s=%s\n", name.c_str(), value.c_str());
   for (const auto& [name, value] : figures) {
     std::printf("%s=%s\n", name.c_str(), format_double(std::round(value * 1e4) / 1e4).c_str());
   }

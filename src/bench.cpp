@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "ddpg/agent.h"
+#include "ddpg/build_info.h"
 #include "ddpg/env.h"
 #include "ddpg/env_pool.h"
 #include "ddpg/gemm.h"
@@ -98,15 +99,26 @@ const std::vector<std::string> kReferenceAgent = {"agent.hidden=[256, 256]",
 
 }  // namespace
 
+std::vector<std::pair<std::string, std::string>> bench_machine() {
+  return {{"cpu", cpu_model()},
+          {"gemm_path", gemm::path_name(gemm::path())},
+          {"simd_isa", simd::isa()}};
+}
+
 BenchFigures bench_peak(double seconds, int threads) {
   if (threads <= 0) threads = all_cores();
   int width = 0;
   const double one = peak_of(1, seconds, &width);
   const double all = peak_of(threads, seconds, nullptr);
+  const simd::FmaPeaks per_isa = simd::fma_peaks(seconds);
   return {{"peak_gflops_per_core", one},
           {"peak_gflops_all_cores", all},
           {"cores", static_cast<double>(threads)},
-          {"vector_width_floats", static_cast<double>(width)}};
+          {"vector_width_floats", static_cast<double>(width)},
+          {"peak_avx512_gflops_per_core", per_isa.avx512},
+          {"peak_avx2_gflops_per_core", per_isa.avx2},
+          // 512-bit FMAs per cycle per core: 2 where AVX-512 runs at twice the AVX2 rate
+          {"fma_units_512bit", static_cast<double>(per_isa.fma_units_512bit())}};
 }
 
 BenchFigures bench_update(const UpdateBenchOptions& o) {
@@ -138,8 +150,8 @@ BenchFigures bench_update(const UpdateBenchOptions& o) {
           {"update_gflops", flop / (update_ms * 1e-3) / 1e9},
           {"update_mflop", flop / 1e6},
           {"gemm_count", static_cast<double>(engine.shard_gemms(true).size())},
-          // 1: the AVX-512 kernels of gemm.h; 0: OpenBLAS (no AVX-512, or DDPG_GEMM=blas)
-          {"avx512_gemm", gemm::native() ? 1.0 : 0.0},
+          // 1: the AVX-512 kernels of gemm.h; 0: not (gemm_path below says which)
+          {"avx512_gemm", gemm::path() == gemm::Path::kAvx512 ? 1.0 : 0.0},
           {"threads", static_cast<double>(threads)},
           {"shards", static_cast<double>(engine.shards())},
           {"critics", static_cast<double>(c.agent.n_critics)},
@@ -216,9 +228,19 @@ BenchFigures bench_train(const TrainBenchOptions& o) {
       fixed_ratio ? static_cast<double>(c.trainer.gradient_steps) / c.trainer.update_every
                   : static_cast<double>(sum.updates) / std::max<int64_t>(sum.learn_steps, 1);
   const double bound = 1e3 / (updates_per_step * update_ms);
+  // The FLOP limit: the multiplies of one env step's updates (with a policy delay d, one update in
+  // d has the actor step) at the measured peak of the cores used.
+  const int delay = std::max(1, c.agent.policy_delay);
+  const double update_flop =
+      (agent.engine().update_flop(true) + (delay - 1) * agent.engine().update_flop(false)) / delay;
+  const double peak_gflops = peak_of(threads, 1.0, nullptr);
+  const double flop_limit = peak_gflops * 1e9 / (updates_per_step * update_flop);
   return {{"steps_per_s", steps_per_s},
           {"update_bound_steps_per_s", bound},
           {"ratio", steps_per_s / bound},
+          {"flop_limit_steps_per_s", flop_limit},
+          {"flop_fraction", steps_per_s / flop_limit},
+          {"peak_gflops", peak_gflops},
           {"update_ms", update_ms},
           {"loop_update_ms", sum.updates > 0 ? 1e3 * sum.update_seconds / sum.updates : 0.0},
           {"timed_steps", static_cast<double>(sum.learn_steps)},

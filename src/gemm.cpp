@@ -1,17 +1,13 @@
-// Gemm kernels: see gemm.h.
+// Gemm kernels: see gemm.h. The kernels themselves are in gemm_kernels.inc, written once over a
+// vector ISA and compiled here once per ISA, each inside its own target region, so that the rest
+// of the library stays portable and each path runs only where the CPU has its instructions.
 //
-// Outer-product kernel (nn, tn): an R × 16C tile of C in R·C zmm accumulators; for each k it loads
-// C vectors of B's row k and, for each of the R rows, broadcasts a(i, k) and issues C FMAs. 8 × 3
-// (24 accumulators, 11 loads per 24 FMAs) keeps Zen 4's FMA pipes busy; the last column vector of a
-// tile is masked, so any n works without padding.
-//
-// Dot-product kernel (nt): an R × S tile of C from R rows of A and S rows of B, each accumulator a
-// zmm of partial sums along k, reduced to one float at the end. 3 × 8 (24 accumulators, 11 loads
-// per 24 FMAs); the reduction costs ~3 instructions per output against k/16 FMAs. It needs no
-// transposed copy of the weights, which would cost a pass over every weight matrix per update.
-//
-// Only the kernel section is compiled for AVX-512 (a target pragma), so the rest of the library
-// stays portable.
+// Tiles per ISA (accumulators + the operands of one k step must fit the register file):
+//   AVX-512 (32 zmm): outer product 8 rows × 3 vectors (24 accumulators, 11 loads per 24 FMAs),
+//                     dot product 3 × 8; tuned on Zen 4 (one 512-bit FMA per cycle) and Zen 5
+//                     (two); the same tiles keep two FMA pipes busy (24 independent chains).
+//   AVX2 (16 ymm):    outer product 6 rows × 2 vectors (12 accumulators, 8 loads per 12 FMAs),
+//                     dot product 3 × 4.
 #include "ddpg/gemm.h"
 
 #include <immintrin.h>
@@ -21,7 +17,10 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <vector>
+#include <string>
+
+#include "ddpg/aligned.h"
+#include "ddpg/io.h"
 
 extern "C" {
 // The CBLAS entry point (declared here so that no particular cblas.h is needed); the enums are
@@ -34,123 +33,13 @@ namespace ddpg::gemm {
 namespace {
 
 constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
-constexpr int kRows = 8;      // outer-product tile: R rows
-constexpr int kVecs = 3;      //                     C vectors (16 floats each)
-constexpr int kDotRows = 3;   // dot-product tile: R rows of A
-constexpr int kDotCols = 8;   //                   S rows of B (columns of C)
-constexpr int kDotMinK = 32;  // below this the dot kernel's reductions dominate: BLAS
+constexpr int kPackMinRows =
+    32;  // nt with this many rows transposes B for the outer-product kernel
 
 void blas(bool ta, bool tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb,
           float* c, int ldc) {
   cblas_sgemm(kRowMajor, ta ? kTrans : kNoTrans, tb ? kTrans : kNoTrans, m, n, k, 1.0f, a, lda, b,
               ldb, 0.0f, c, ldc);
-}
-
-// The AVX-512 kernels (called only where the CPU has AVX-512; gemm() checks at run time).
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx512f,avx512vl,avx2,fma"))), \
-                             apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512vl,avx2,fma")
-#endif
-
-// One R × 16C tile: C[i, j] = Σ_k a(i, k) B[k, j], a(i, k) = A[k·lda + i] (TA) or A[i·lda + k].
-// The last of the C vectors is masked by `mask`.
-template <int R, int C, bool TA>
-__attribute__((always_inline)) inline void tile(int k_len, const float* __restrict a, int lda,
-                                                const float* __restrict b, int ldb,
-                                                float* __restrict c, int ldc, __mmask16 mask,
-                                                const Epilogue& ep) {
-  __m512 acc[R][C];
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) {
-#pragma GCC unroll 8
-    for (int v = 0; v < C; ++v) acc[r][v] = _mm512_setzero_ps();
-  }
-  for (int k = 0; k < k_len; ++k) {
-    const float* brow = b + int64_t{k} * ldb;
-    __m512 bv[C];
-#pragma GCC unroll 8
-    for (int v = 0; v < C; ++v) {
-      bv[v] =
-          v + 1 == C ? _mm512_maskz_loadu_ps(mask, brow + 16 * v) : _mm512_loadu_ps(brow + 16 * v);
-    }
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      const __m512 x = _mm512_set1_ps(TA ? a[int64_t{k} * lda + r] : a[int64_t{r} * lda + k]);
-#pragma GCC unroll 8
-      for (int v = 0; v < C; ++v) acc[r][v] = _mm512_fmadd_ps(x, bv[v], acc[r][v]);
-    }
-  }
-  if (ep.bias) {
-#pragma GCC unroll 8
-    for (int v = 0; v < C; ++v) {
-      const __m512 bias = _mm512_maskz_loadu_ps(v + 1 == C ? mask : 0xFFFF, ep.bias + 16 * v);
-#pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) acc[r][v] = _mm512_add_ps(acc[r][v], bias);
-    }
-  }
-  if (ep.relu) {
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-#pragma GCC unroll 8
-      for (int v = 0; v < C; ++v) {
-        // (not _mm512_max_ps: GCC 12's header trips -Wmaybe-uninitialized on it)
-        const __mmask16 pos = _mm512_cmp_ps_mask(acc[r][v], _mm512_setzero_ps(), _CMP_GT_OQ);
-        acc[r][v] = _mm512_maskz_mov_ps(pos, acc[r][v]);
-      }
-    }
-  }
-  if (ep.gate) {
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-#pragma GCC unroll 8
-      for (int v = 0; v < C; ++v) {
-        const float* g = ep.gate + int64_t{r} * ep.gate_ld + 16 * v;
-        const __m512 gv = _mm512_maskz_loadu_ps(v + 1 == C ? mask : 0xFFFF, g);
-        const __mmask16 open = _mm512_cmp_ps_mask(gv, _mm512_setzero_ps(), _CMP_GT_OQ);
-        acc[r][v] = _mm512_maskz_mov_ps(open, acc[r][v]);
-      }
-    }
-  }
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) {
-#pragma GCC unroll 8
-    for (int v = 0; v < C; ++v) {
-      float* p = c + int64_t{r} * ldc + 16 * v;
-      if (v + 1 == C) {
-        _mm512_mask_storeu_ps(p, mask, acc[r][v]);
-      } else {
-        _mm512_storeu_ps(p, acc[r][v]);
-      }
-    }
-  }
-}
-
-// Picks the tile for r ≤ R rows and v ≤ C vectors (the edges of C).
-template <int R, int C, bool TA>
-void tile_v(int v, int k_len, const float* a, int lda, const float* b, int ldb, float* c, int ldc,
-            __mmask16 mask, const Epilogue& ep) {
-  if constexpr (C >= 1) {
-    if (v == C) {
-      tile<R, C, TA>(k_len, a, lda, b, ldb, c, ldc, mask, ep);
-    } else {
-      tile_v<R, C - 1, TA>(v, k_len, a, lda, b, ldb, c, ldc, mask, ep);
-    }
-  }
-}
-
-template <int R, bool TA>
-void tile_rv(int r, int v, int k_len, const float* a, int lda, const float* b, int ldb, float* c,
-             int ldc, __mmask16 mask, const Epilogue& ep) {
-  if constexpr (R >= 1) {
-    if (r == R) {
-      tile_v<R, kVecs, TA>(v, k_len, a, lda, b, ldb, c, ldc, mask, ep);
-    } else {
-      tile_rv<R - 1, TA>(r, v, k_len, a, lda, b, ldb, c, ldc, mask, ep);
-    }
-  }
 }
 
 // Walks the cache lines of a block of rows (the B operand of the next column block) a few at a
@@ -180,145 +69,6 @@ class Prefetcher {
   int64_t row_ = 0, line_ = 0;
 };
 
-// Column panels of 16·kVecs outer, row blocks inner: a panel of B (k × 48 floats, 77 KB for
-// k = 400) stays in L2 while the rows of A stream past it.
-template <bool TA>
-void kernel(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c,
-            int ldc, const Epilogue& ep) {
-  for (int j0 = 0; j0 < n; j0 += 16 * kVecs) {
-    const int width = std::min(16 * kVecs, n - j0);
-    const int vecs = (width + 15) / 16;
-    const int tail = width - 16 * (vecs - 1);
-    const __mmask16 mask = static_cast<__mmask16>((1u << tail) - 1u);
-    // The weights (nn's B) come from L3; tn's B is a layer input, already in cache.
-    const int next = j0 + 16 * kVecs;
-    Prefetcher pf(b + next, !TA && next < n ? k : 0, std::min(16 * kVecs, n - next), ldb,
-                  (m + kRows - 1) / kRows);
-    for (int i0 = 0; i0 < m; i0 += kRows) {
-      pf.step();
-      const int rows = std::min(kRows, m - i0);
-      const float* ai = TA ? a + i0 : a + int64_t{i0} * lda;
-      Epilogue at = ep;  // the epilogue's operands at this tile
-      if (at.bias) at.bias += j0;
-      if (at.gate) at.gate += int64_t{i0} * at.gate_ld + j0;
-      tile_rv<kRows, TA>(rows, vecs, k, ai, lda, b + j0, ldb, c + int64_t{i0} * ldc + j0, ldc, mask,
-                         at);
-    }
-  }
-}
-
-// Sums each of the 8 accumulators into one float: lane s of the result is Σ a[s].
-__attribute__((always_inline)) inline __m256 reduce8(const __m512* a) {
-  __m256 y[8];
-#pragma GCC unroll 8
-  for (int q = 0; q < 8; ++q) {
-    // Halves by the masked extract: GCC 12's plain extract (and _mm512_castps512_ps256, which
-    // uses it) trip -Wmaybe-uninitialized in its own header.
-    const __m512d d = _mm512_castps_pd(a[q]);
-    const __m256 lo =
-        _mm256_castpd_ps(_mm512_mask_extractf64x4_pd(_mm256_setzero_pd(), 0xFF, d, 0));
-    const __m256 hi =
-        _mm256_castpd_ps(_mm512_mask_extractf64x4_pd(_mm256_setzero_pd(), 0xFF, d, 1));
-    y[q] = _mm256_add_ps(lo, hi);
-  }
-  const __m256 h0 = _mm256_hadd_ps(y[0], y[1]), h1 = _mm256_hadd_ps(y[2], y[3]);
-  const __m256 h2 = _mm256_hadd_ps(y[4], y[5]), h3 = _mm256_hadd_ps(y[6], y[7]);
-  const __m256 g0 = _mm256_hadd_ps(h0, h1), g1 = _mm256_hadd_ps(h2, h3);
-  // g0 holds the sums of a[0..3] over each 128-bit half, g1 those of a[4..7].
-  return _mm256_add_ps(_mm256_permute2f128_ps(g0, g1, 0x20), _mm256_permute2f128_ps(g0, g1, 0x31));
-}
-
-// One R × S tile (S ≤ 8 columns, stored under `cols`): C[i, j] = Σ_k A[i, k] B[j, k].
-template <int R, int S>
-__attribute__((always_inline)) inline void dot_tile(int k_len, const float* __restrict a, int lda,
-                                                    const float* __restrict b, int ldb,
-                                                    float* __restrict c, int ldc, __mmask8 cols,
-                                                    const Epilogue& ep) {
-  __m512 acc[R][8];
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) {
-#pragma GCC unroll 8
-    for (int s = 0; s < 8; ++s) acc[r][s] = _mm512_setzero_ps();
-  }
-  // Full vectors of k, then the masked remainder.
-  const auto step = [&](int k, __mmask16 m) __attribute__((always_inline)) {
-    __m512 x[R];
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) x[r] = _mm512_maskz_loadu_ps(m, a + int64_t{r} * lda + k);
-#pragma GCC unroll 8
-    for (int s = 0; s < S; ++s) {
-      __m512 w = _mm512_maskz_loadu_ps(m, b + int64_t{s} * ldb + k);
-      // Keeps w in a register: GCC would otherwise fold the load into each of the R FMAs, and
-      // the kernel would be bound by loads.
-      asm("" : "+v"(w));
-#pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) acc[r][s] = _mm512_fmadd_ps(x[r], w, acc[r][s]);
-    }
-  };
-  int k = 0;
-  for (; k + 16 <= k_len; k += 16) step(k, 0xFFFF);
-  if (k < k_len) step(k, static_cast<__mmask16>((1u << (k_len - k)) - 1u));
-  const __m256 bias = ep.bias ? _mm256_maskz_loadu_ps(cols, ep.bias) : _mm256_setzero_ps();
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) {
-    __m256 y = _mm256_add_ps(reduce8(acc[r]), bias);
-    if (ep.relu) {
-      y = _mm256_maskz_mov_ps(_mm256_cmp_ps_mask(y, _mm256_setzero_ps(), _CMP_GT_OQ), y);
-    }
-    _mm256_mask_storeu_ps(c + int64_t{r} * ldc, cols, y);
-  }
-}
-
-// Picks the tile for s ≤ S columns (the edge of C), as tile_v does for the outer-product kernel.
-template <int R, int S>
-void dot_tile_s(int s, int k_len, const float* a, int lda, const float* b, int ldb, float* c,
-                int ldc, const Epilogue& ep) {
-  if constexpr (S >= 1) {
-    if (s == S) {
-      dot_tile<R, S>(k_len, a, lda, b, ldb, c, ldc, static_cast<__mmask8>((1u << S) - 1u), ep);
-    } else {
-      dot_tile_s<R, S - 1>(s, k_len, a, lda, b, ldb, c, ldc, ep);
-    }
-  }
-}
-
-// Column blocks of kDotCols outer, row blocks inner: the block's rows of B (8 × k floats, 12.5 KB
-// for k = 400) stay in L1 while the rows of A stream past.
-void dot_kernel(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c,
-                int ldc, const Epilogue& ep) {
-  for (int j0 = 0; j0 < n; j0 += kDotCols) {
-    const int cols = std::min(kDotCols, n - j0);
-    Epilogue at = ep;
-    if (at.bias) at.bias += j0;
-    const float* bj = b + int64_t{j0} * ldb;
-    const int next = j0 + kDotCols;
-    Prefetcher pf(b + int64_t{next} * ldb, std::max(0, std::min(kDotCols, n - next)), k, ldb,
-                  (m + kDotRows - 1) / kDotRows);
-    for (int i0 = 0; i0 < m; i0 += kDotRows) {
-      pf.step();
-      const float* ai = a + int64_t{i0} * lda;
-      float* ci = c + int64_t{i0} * ldc + j0;
-      switch (std::min(kDotRows, m - i0)) {
-        case 3:
-          dot_tile_s<3, kDotCols>(cols, k, ai, lda, bj, ldb, ci, ldc, at);
-          break;
-        case 2:
-          dot_tile_s<2, kDotCols>(cols, k, ai, lda, bj, ldb, ci, ldc, at);
-          break;
-        default:
-          dot_tile_s<1, kDotCols>(cols, k, ai, lda, bj, ldb, ci, ldc, at);
-          break;
-      }
-    }
-  }
-}
-
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
-
 // The epilogue as a separate pass, after a BLAS multiply.
 void apply_epilogue(int m, int n, float* c, int ldc, const Epilogue& ep) {
   if (!ep.bias && !ep.relu && !ep.gate) return;
@@ -337,62 +87,356 @@ void apply_epilogue(int m, int n, float* c, int ldc, const Epilogue& ep) {
   }
 }
 
-bool detect_native() {
+}  // namespace
+
+// ---- AVX-512 ----
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512vl,avx2,fma"))), \
+                             apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512vl,avx2,fma")
+#endif
+namespace avx512 {
+namespace {
+
+#define DDPG_VOP static __attribute__((always_inline)) inline
+
+struct V {
+  using Reg = __m512;
+  using Mask = __mmask16;
+  using Sums = __m256;  // kDotCols sums
+  static constexpr int kWidth = 16, kRows = 8, kVecs = 3, kDotRows = 3, kDotCols = 8;
+
+  DDPG_VOP Mask first(int lanes) { return static_cast<Mask>((1u << lanes) - 1u); }
+  DDPG_VOP Reg zero() { return _mm512_setzero_ps(); }
+  DDPG_VOP Reg load(const float* p) { return _mm512_loadu_ps(p); }
+  DDPG_VOP Reg load_masked(Mask m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
+  DDPG_VOP void store(float* p, Reg v) { _mm512_storeu_ps(p, v); }
+  DDPG_VOP void store_masked(float* p, Mask m, Reg v) { _mm512_mask_storeu_ps(p, m, v); }
+  DDPG_VOP Reg set1(float x) { return _mm512_set1_ps(x); }
+  DDPG_VOP Reg fmadd(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
+  DDPG_VOP Reg add(Reg a, Reg b) { return _mm512_add_ps(a, b); }
+  // (Not _mm512_max_ps: GCC 12's header trips -Wmaybe-uninitialized on it.)
+  DDPG_VOP Reg relu(Reg v) {
+    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ), v);
+  }
+  DDPG_VOP Reg gate(Reg v, Reg g) {
+    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(g, _mm512_setzero_ps(), _CMP_GT_OQ), v);
+  }
+
+  // Sums each of the 8 accumulators into one float: lane s of the result is Σ a[s].
+  DDPG_VOP Sums reduce(const Reg* a) {
+    __m256 y[8];
+#pragma GCC unroll 8
+    for (int q = 0; q < 8; ++q) {
+      // Halves by the masked extract: GCC 12's plain extract (and _mm512_castps512_ps256, which
+      // uses it) trip -Wmaybe-uninitialized in its own header.
+      const __m512d d = _mm512_castps_pd(a[q]);
+      const __m256 lo =
+          _mm256_castpd_ps(_mm512_mask_extractf64x4_pd(_mm256_setzero_pd(), 0xFF, d, 0));
+      const __m256 hi =
+          _mm256_castpd_ps(_mm512_mask_extractf64x4_pd(_mm256_setzero_pd(), 0xFF, d, 1));
+      y[q] = _mm256_add_ps(lo, hi);
+    }
+    const __m256 h0 = _mm256_hadd_ps(y[0], y[1]), h1 = _mm256_hadd_ps(y[2], y[3]);
+    const __m256 h2 = _mm256_hadd_ps(y[4], y[5]), h3 = _mm256_hadd_ps(y[6], y[7]);
+    const __m256 g0 = _mm256_hadd_ps(h0, h1), g1 = _mm256_hadd_ps(h2, h3);
+    // g0 holds the sums of a[0..3] over each 128-bit half, g1 those of a[4..7].
+    return _mm256_add_ps(_mm256_permute2f128_ps(g0, g1, 0x20),
+                         _mm256_permute2f128_ps(g0, g1, 0x31));
+  }
+  DDPG_VOP __mmask8 sums_mask(int count) { return static_cast<__mmask8>((1u << count) - 1u); }
+  DDPG_VOP Sums sums_zero() { return _mm256_setzero_ps(); }
+  DDPG_VOP Sums sums_load(const float* p, int count) {
+    return _mm256_maskz_loadu_ps(sums_mask(count), p);
+  }
+  DDPG_VOP Sums sums_add(Sums a, Sums b) { return _mm256_add_ps(a, b); }
+  DDPG_VOP Sums sums_relu(Sums y) {
+    return _mm256_maskz_mov_ps(_mm256_cmp_ps_mask(y, _mm256_setzero_ps(), _CMP_GT_OQ), y);
+  }
+  DDPG_VOP void sums_store(float* p, int count, Sums y) {
+    _mm256_mask_storeu_ps(p, sums_mask(count), y);
+  }
+
+  // bt (k × n, ldt) = the n × k block b (ldb) transposed, in 16 × 16 blocks in registers: each
+  // block reads 16 rows of b and writes 16 rows of bt, a cache line each, so every line is touched
+  // once (an 8 × 8 version, which writes half lines, ran 3x slower on Zen 5 for 256 × 256).
+  static void transpose(int n, int k, const float* b, int ldb, float* bt, int ldt) {
+    for (int j0 = 0; j0 < n; j0 += 16) {
+      const int rows = std::min(16, n - j0);
+      const __mmask16 row_mask = static_cast<__mmask16>((1u << rows) - 1u);
+      for (int q0 = 0; q0 < k; q0 += 16) {
+        const int cols = std::min(16, k - q0);
+        const __mmask16 col_mask = static_cast<__mmask16>((1u << cols) - 1u);
+        __m512 r[16];
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; ++i) {
+          r[i] = i < rows ? _mm512_maskz_loadu_ps(col_mask, b + int64_t{j0 + i} * ldb + q0)
+                          : _mm512_setzero_ps();
+        }
+        // (The masked forms of the shuffles: GCC 12's plain ones trip -Wmaybe-uninitialized.)
+        // Pairs of rows interleaved, then quads: u[4g + c], 128-bit lane L, holds column 4L + c of
+        // rows 4g..4g+3.
+        __m512 t[16], u[16];
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; ++i) {
+          t[2 * i] = _mm512_maskz_unpacklo_ps(0xFFFF, r[2 * i], r[2 * i + 1]);
+          t[2 * i + 1] = _mm512_maskz_unpackhi_ps(0xFFFF, r[2 * i], r[2 * i + 1]);
+        }
+#pragma GCC unroll 4
+        for (int g = 0; g < 4; ++g) {
+          u[4 * g] = _mm512_maskz_shuffle_ps(0xFFFF, t[4 * g], t[4 * g + 2], 0x44);
+          u[4 * g + 1] = _mm512_maskz_shuffle_ps(0xFFFF, t[4 * g], t[4 * g + 2], 0xEE);
+          u[4 * g + 2] = _mm512_maskz_shuffle_ps(0xFFFF, t[4 * g + 1], t[4 * g + 3], 0x44);
+          u[4 * g + 3] = _mm512_maskz_shuffle_ps(0xFFFF, t[4 * g + 1], t[4 * g + 3], 0xEE);
+        }
+        // Then the 128-bit lanes across the four groups: column 4L + c gathers lane L of u[c],
+        // u[4 + c], u[8 + c], u[12 + c].
+        __m512 o[16];
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; ++c) {
+          const __m512 v0 = _mm512_maskz_shuffle_f32x4(0xFFFF, u[c], u[4 + c],
+                                                       0x88);  // lanes 0, 2 of groups 0, 1
+          const __m512 w0 = _mm512_maskz_shuffle_f32x4(0xFFFF, u[c], u[4 + c], 0xDD);  // lanes 1, 3
+          const __m512 v1 = _mm512_maskz_shuffle_f32x4(0xFFFF, u[8 + c], u[12 + c], 0x88);
+          const __m512 w1 = _mm512_maskz_shuffle_f32x4(0xFFFF, u[8 + c], u[12 + c], 0xDD);
+          o[c] = _mm512_maskz_shuffle_f32x4(0xFFFF, v0, v1, 0x88);
+          o[8 + c] = _mm512_maskz_shuffle_f32x4(0xFFFF, v0, v1, 0xDD);
+          o[4 + c] = _mm512_maskz_shuffle_f32x4(0xFFFF, w0, w1, 0x88);
+          o[12 + c] = _mm512_maskz_shuffle_f32x4(0xFFFF, w0, w1, 0xDD);
+        }
+#pragma GCC unroll 16
+        for (int c = 0; c < 16; ++c) {
+          if (c < cols) _mm512_mask_storeu_ps(bt + int64_t{q0 + c} * ldt + j0, row_mask, o[c]);
+        }
+      }
+    }
+  }
+};
+
+#include "gemm_kernels.inc"
+
+}  // namespace
+}  // namespace avx512
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+
+// ---- AVX2 + FMA ----
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#endif
+namespace avx2 {
+namespace {
+
+struct V {
+  using Reg = __m256;
+  using Mask = __m256i;  // lanes with the sign bit set are loaded and stored
+  using Sums = __m128;   // kDotCols sums
+  static constexpr int kWidth = 8, kRows = 6, kVecs = 2, kDotRows = 3, kDotCols = 4;
+
+  DDPG_VOP Mask first(int lanes) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  DDPG_VOP Reg zero() { return _mm256_setzero_ps(); }
+  DDPG_VOP Reg load(const float* p) { return _mm256_loadu_ps(p); }
+  DDPG_VOP Reg load_masked(Mask m, const float* p) { return _mm256_maskload_ps(p, m); }
+  DDPG_VOP void store(float* p, Reg v) { _mm256_storeu_ps(p, v); }
+  DDPG_VOP void store_masked(float* p, Mask m, Reg v) { _mm256_maskstore_ps(p, m, v); }
+  DDPG_VOP Reg set1(float x) { return _mm256_set1_ps(x); }
+  DDPG_VOP Reg fmadd(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
+  DDPG_VOP Reg add(Reg a, Reg b) { return _mm256_add_ps(a, b); }
+  DDPG_VOP Reg relu(Reg v) {
+    return _mm256_and_ps(v, _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ));
+  }
+  DDPG_VOP Reg gate(Reg v, Reg g) {
+    return _mm256_and_ps(v, _mm256_cmp_ps(g, _mm256_setzero_ps(), _CMP_GT_OQ));
+  }
+
+  // Lane s of the result is Σ a[s], for 4 accumulators.
+  DDPG_VOP Sums reduce(const Reg* a) {
+    const __m256 h0 = _mm256_hadd_ps(a[0], a[1]), h1 = _mm256_hadd_ps(a[2], a[3]);
+    const __m256 g = _mm256_hadd_ps(h0, h1);  // sums of a[0..3] over each 128-bit half
+    return _mm_add_ps(_mm256_castps256_ps128(g), _mm256_extractf128_ps(g, 1));
+  }
+  DDPG_VOP __m128i sums_mask(int count) {
+    return _mm_cmpgt_epi32(_mm_set1_epi32(count), _mm_setr_epi32(0, 1, 2, 3));
+  }
+  DDPG_VOP Sums sums_zero() { return _mm_setzero_ps(); }
+  DDPG_VOP Sums sums_load(const float* p, int count) {
+    return _mm_maskload_ps(p, sums_mask(count));
+  }
+  DDPG_VOP Sums sums_add(Sums a, Sums b) { return _mm_add_ps(a, b); }
+  DDPG_VOP Sums sums_relu(Sums y) {
+    return _mm_and_ps(y, _mm_cmp_ps(y, _mm_setzero_ps(), _CMP_GT_OQ));
+  }
+  DDPG_VOP void sums_store(float* p, int count, Sums y) {
+    _mm_maskstore_ps(p, sums_mask(count), y);
+  }
+
+  // bt (k × n, ldt) = the n × k block b (ldb) transposed: 8 × 8 blocks in registers, the edges
+  // one element at a time.
+  static void transpose(int n, int k, const float* b, int ldb, float* bt, int ldt) {
+    int j = 0;
+    for (; j + 8 <= n; j += 8) {
+      int q = 0;
+      for (; q + 8 <= k; q += 8) {
+        __m256 r[8];
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(b + int64_t{j + i} * ldb + q);
+        // Pairs, then quads, then halves.
+        const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+        const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+        const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+        const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+        const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+        const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+        const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+        const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+        const __m256 o[8] = {
+            _mm256_permute2f128_ps(u0, u4, 0x20), _mm256_permute2f128_ps(u1, u5, 0x20),
+            _mm256_permute2f128_ps(u2, u6, 0x20), _mm256_permute2f128_ps(u3, u7, 0x20),
+            _mm256_permute2f128_ps(u0, u4, 0x31), _mm256_permute2f128_ps(u1, u5, 0x31),
+            _mm256_permute2f128_ps(u2, u6, 0x31), _mm256_permute2f128_ps(u3, u7, 0x31)};
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; ++i) _mm256_storeu_ps(bt + int64_t{q + i} * ldt + j, o[i]);
+      }
+      for (; q < k; ++q) {
+        for (int i = 0; i < 8; ++i) bt[int64_t{q} * ldt + j + i] = b[int64_t{j + i} * ldb + q];
+      }
+    }
+    for (; j < n; ++j) {
+      for (int q = 0; q < k; ++q) bt[int64_t{q} * ldt + j] = b[int64_t{j} * ldb + q];
+    }
+  }
+};
+
+#undef DDPG_VOP
+
+#include "gemm_kernels.inc"
+
+}  // namespace
+}  // namespace avx2
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+
+// ---- dispatch ----
+namespace {
+
+bool cpu_has(Path p) {
+  switch (p) {
+    case Path::kAvx512:
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+    case Path::kAvx2:
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case Path::kBlas:
+      return true;
+  }
+  return false;
+}
+
+// The path DDPG_GEMM names, or the fastest the CPU has.
+Path initial_path() {
   const char* env = std::getenv("DDPG_GEMM");
-  if (env && std::strcmp(env, "blas") == 0) return false;
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+  if (env && *env) {
+    for (Path p : {Path::kAvx512, Path::kAvx2, Path::kBlas}) {
+      if (std::strcmp(env, path_name(p)) != 0) continue;
+      if (!cpu_has(p)) {
+        throw Error(std::string("DDPG_GEMM=") + env + ": this CPU lacks the instructions of that " +
+                    "path; use one it has (" + (cpu_has(Path::kAvx2) ? "avx2, " : "") +
+                    "blas) or unset DDPG_GEMM");
+      }
+      return p;
+    }
+    throw Error(std::string("DDPG_GEMM=") + env +
+                ": unknown multiply path; use avx512, avx2 or blas, or unset DDPG_GEMM");
+  }
+  for (Path p : {Path::kAvx512, Path::kAvx2}) {
+    if (cpu_has(p)) return p;
+  }
+  return Path::kBlas;
 }
 
-bool available() {
-  static const bool yes = detect_native();
-  return yes;
+std::atomic<Path>& current() {
+  static std::atomic<Path> p{initial_path()};
+  return p;
 }
-
-std::atomic<bool> g_force_blas{false};
 
 }  // namespace
 
-bool native() { return available() && !g_force_blas.load(std::memory_order_relaxed); }
+const char* path_name(Path p) {
+  switch (p) {
+    case Path::kAvx512:
+      return "avx512";
+    case Path::kAvx2:
+      return "avx2";
+    case Path::kBlas:
+      return "blas";
+  }
+  return "?";
+}
 
-void force_blas(bool on) { g_force_blas.store(on, std::memory_order_relaxed); }
+bool supported(Path p) { return cpu_has(p); }
+
+Path path() { return current().load(std::memory_order_relaxed); }
+
+bool native() { return path() != Path::kBlas; }
+
+void force(Path p) {
+  if (!cpu_has(p)) {
+    throw Error(std::string("gemm::force: this CPU has no ") + path_name(p) + " instructions");
+  }
+  current().store(p, std::memory_order_relaxed);
+}
+
+void reset() { current().store(initial_path(), std::memory_order_relaxed); }
 
 void nn(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc,
         const Epilogue& ep) {
   if (m <= 0 || n <= 0) return;
-  if (native() && n >= 16) {
-    kernel<false>(m, n, k, a, lda, b, ldb, c, ldc, ep);
-  } else {
-    blas(false, false, m, n, k, a, lda, b, ldb, c, ldc);
-    apply_epilogue(m, n, c, ldc, ep);
+  switch (k > 0 ? path() : Path::kBlas) {
+    case Path::kAvx512:
+      return avx512::nn(m, n, k, a, lda, b, ldb, c, ldc, ep);
+    case Path::kAvx2:
+      return avx2::nn(m, n, k, a, lda, b, ldb, c, ldc, ep);
+    case Path::kBlas:
+      blas(false, false, m, n, k, a, lda, b, ldb, c, ldc);
+      return apply_epilogue(m, n, c, ldc, ep);
   }
 }
 
 void tn(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc) {
   if (m <= 0 || n <= 0) return;
-  if (native() && n >= 16) {
-    kernel<true>(m, n, k, a, lda, b, ldb, c, ldc, Epilogue{});
-  } else {
-    blas(true, false, m, n, k, a, lda, b, ldb, c, ldc);
+  switch (k > 0 ? path() : Path::kBlas) {
+    case Path::kAvx512:
+      return avx512::tn(m, n, k, a, lda, b, ldb, c, ldc);
+    case Path::kAvx2:
+      return avx2::tn(m, n, k, a, lda, b, ldb, c, ldc);
+    case Path::kBlas:
+      return blas(true, false, m, n, k, a, lda, b, ldb, c, ldc);
   }
 }
 
 void nt(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc,
         const Epilogue& ep) {
   if (m <= 0 || n <= 0) return;
-  if (native() && k >= kDotMinK) {
-    dot_kernel(m, n, k, a, lda, b, ldb, c, ldc, ep);
-  } else if (native() && n >= 16 && k > 0) {
-    // A short k (a first layer: the observation's width): Bᵀ is small, so transpose it and use
-    // the outer-product kernel, whose cost is then mostly storing C.
-    thread_local std::vector<float> bt;
-    if (bt.size() < static_cast<size_t>(k) * n) bt.resize(static_cast<size_t>(k) * n);
-    for (int j = 0; j < n; ++j) {
-      for (int q = 0; q < k; ++q) bt[static_cast<size_t>(q) * n + j] = b[int64_t{j} * ldb + q];
-    }
-    kernel<false>(m, n, k, a, lda, bt.data(), n, c, ldc, ep);
-  } else {
-    blas(false, true, m, n, k, a, lda, b, ldb, c, ldc);
-    apply_epilogue(m, n, c, ldc, ep);
+  switch (k > 0 ? path() : Path::kBlas) {
+    case Path::kAvx512:
+      return avx512::nt(m, n, k, a, lda, b, ldb, c, ldc, ep);
+    case Path::kAvx2:
+      return avx2::nt(m, n, k, a, lda, b, ldb, c, ldc, ep);
+    case Path::kBlas:
+      blas(false, true, m, n, k, a, lda, b, ldb, c, ldc);
+      return apply_epilogue(m, n, c, ldc, ep);
   }
 }
 

@@ -348,7 +348,13 @@ void mlp_act(const MlpShape& s, const float* params, const float* x, const float
       const int n = s.layer_out(i);
       const bool last = i + 1 == s.layers();
       float* dst = last ? y + int64_t{r} * s.out : b;
-      simd::gemv(params + s.weight_offset(i), params + s.bias_offset(i), n, width, a, dst);
+      if (gemm::native()) {
+        gemm::Epilogue ep;
+        ep.bias = params + s.bias_offset(i);
+        gemm::nt(1, n, width, a, width, params + s.weight_offset(i), width, dst, n, ep);
+      } else {
+        simd::gemv(params + s.weight_offset(i), params + s.bias_offset(i), n, width, a, dst);
+      }
       // bias already added by gemv: finish without it
       if (!last) {
         if (s.layer_norm) {

@@ -224,23 +224,31 @@ double sum_squares(const float* x, int64_t n) {
   return s;
 }
 
-double fma_peak_gflops(double seconds, int* width) {
+namespace {
+
+// Best GFLOP/s of a peak loop over `seconds`.
+template <typename Kernel>
+double peak_run(Kernel kernel, double seconds) {
   using Clock = std::chrono::steady_clock;
-  auto run = [&](auto kernel) {
-    float sink = 0;
-    kernel(20000, &sink);  // warm up (clock ramp)
-    double best = 0.0;
-    const auto end = Clock::now() + std::chrono::duration<double>(seconds);
-    while (Clock::now() < end) {
-      const auto t0 = Clock::now();
-      const double fmas = kernel(2000000, &sink);
-      const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
-      best = std::max(best, 2.0 * fmas / dt / 1e9);
-    }
-    volatile float keep = sink;
-    (void)keep;
-    return best;
-  };
+  float sink = 0;
+  kernel(20000, &sink);  // warm up (clock ramp)
+  double best = 0.0;
+  const auto end = Clock::now() + std::chrono::duration<double>(seconds);
+  while (Clock::now() < end) {
+    const auto t0 = Clock::now();
+    const double fmas = kernel(2000000, &sink);
+    const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
+    best = std::max(best, 2.0 * fmas / dt / 1e9);
+  }
+  volatile float keep = sink;
+  (void)keep;
+  return best;
+}
+
+}  // namespace
+
+double fma_peak_gflops(double seconds, int* width) {
+  const auto run = [&](auto kernel) { return peak_run(kernel, seconds); };
   double best = 0.0;
   int w = 4;
   if (has_avx512()) {
@@ -257,6 +265,18 @@ double fma_peak_gflops(double seconds, int* width) {
   if (best == 0.0) best = run(peak_sse);
   if (width) *width = w;
   return best;
+}
+
+int FmaPeaks::fma_units_512bit() const {
+  if (avx512 <= 0.0) return 0;
+  return avx2 > 0.0 && avx512 > 1.5 * avx2 ? 2 : 1;
+}
+
+FmaPeaks fma_peaks(double seconds) {
+  FmaPeaks p;
+  if (has_avx512()) p.avx512 = peak_run(peak_avx512, seconds);
+  if (has_avx2()) p.avx2 = peak_run(peak_avx2, seconds);
+  return p;
 }
 
 }  // namespace ddpg::simd

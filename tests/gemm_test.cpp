@@ -1,17 +1,21 @@
-// Gemm: every path (the dot-product nt, the short-k nt, the outer-product nn and tn, and the BLAS
-// path with its separate epilogue pass, forced with force_blas) equals a double-precision
+// Gemm: every path (the AVX-512 and the AVX2 kernels: the dot-product nt, the transposing nt, the
+// outer-product nn and tn; and BLAS with its separate epilogue pass) equals a double-precision
 // reference, on shapes that exercise every edge of the tiles (row remainders, masked column
-// vectors, masked k remainders), with and without the epilogues.
+// vectors, masked k remainders), with and without the epilogues. A path this CPU lacks is reported
+// as skipped, by name.
 #include "ddpg/gemm.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
+#include "ddpg/io.h"
 #include "ddpg/rng.h"
+#include "ddpg/simd.h"
 
 namespace ddpg {
 namespace {
@@ -27,7 +31,8 @@ const std::vector<Shape>& shapes() {
       {128, 300, 400}, {128, 400, 300}, {300, 400, 128}, {128, 256, 256}, {128, 400, 3},
       {1, 1, 1},       {1, 17, 33},     {2, 16, 16},     {3, 8, 32},      {5, 9, 31},
       {7, 47, 15},     {8, 48, 17},     {9, 49, 47},     {11, 95, 64},    {13, 7, 100},
-      {17, 97, 5},     {25, 33, 129},   {4, 1, 300}};
+      {17, 97, 5},     {25, 33, 129},   {4, 1, 300},     {32, 17, 5},     {45, 33, 47},
+      {64, 16, 1},     {37, 20, 250},   {31, 64, 64}};
   return s;
 }
 
@@ -106,48 +111,90 @@ void check(Layout layout, const Shape& s, bool with_epilogue) {
   }
 }
 
-// Runs `f` on the AVX-512 kernels (where the CPU has them) and on the BLAS path.
-template <typename F>
-void both_paths(F&& f) {
-  for (bool blas : {false, true}) {
-    SCOPED_TRACE(blas ? "BLAS path" : (gemm::native() ? "AVX-512 kernels" : "BLAS (no AVX-512)"));
-    gemm::force_blas(blas);
-    f();
+class GemmPath : public testing::TestWithParam<gemm::Path> {
+ protected:
+  void SetUp() override {
+    if (!gemm::supported(GetParam())) {
+      GTEST_SKIP() << "this CPU lacks the instructions of the " << gemm::path_name(GetParam())
+                   << " kernels: not tested here";
+    }
+    gemm::force(GetParam());
   }
-  gemm::force_blas(false);
+  void TearDown() override { gemm::reset(); }
+};
+
+TEST_P(GemmPath, NnMatchesTheReference) {
+  for (const Shape& s : shapes()) {
+    check(Layout::kNN, s, false);
+    check(Layout::kNN, s, true);
+  }
 }
 
-TEST(Gemm, NnMatchesTheReference) {
-  both_paths([] {
-    for (const Shape& s : shapes()) {
-      check(Layout::kNN, s, false);
-      check(Layout::kNN, s, true);
+TEST_P(GemmPath, TnMatchesTheReference) {
+  for (const Shape& s : shapes()) check(Layout::kTN, s, false);
+}
+
+TEST_P(GemmPath, NtMatchesTheReference) {
+  for (const Shape& s : shapes()) {
+    check(Layout::kNT, s, false);
+    check(Layout::kNT, s, true);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllPaths, GemmPath,
+                         testing::Values(gemm::Path::kAvx512, gemm::Path::kAvx2, gemm::Path::kBlas),
+                         [](const testing::TestParamInfo<gemm::Path>& p) {
+                           return std::string(gemm::path_name(p.param));
+                         });
+
+TEST(Gemm, ForceSwitchesThePathAndRefusesOnesTheCpuLacks) {
+  for (gemm::Path p : {gemm::Path::kAvx512, gemm::Path::kAvx2, gemm::Path::kBlas}) {
+    if (gemm::supported(p)) {
+      gemm::force(p);
+      EXPECT_EQ(gemm::path(), p);
+      EXPECT_EQ(gemm::native(), p != gemm::Path::kBlas);
+    } else {
+      std::printf("(this CPU lacks the %s path: force() must refuse it)\n", gemm::path_name(p));
+      EXPECT_THROW(gemm::force(p), Error);
     }
-  });
+  }
+  gemm::reset();
+  // Without DDPG_GEMM the fastest path the CPU has.
+  if (!std::getenv("DDPG_GEMM")) {
+    EXPECT_EQ(gemm::path(), gemm::supported(gemm::Path::kAvx512) ? gemm::Path::kAvx512
+                            : gemm::supported(gemm::Path::kAvx2) ? gemm::Path::kAvx2
+                                                                 : gemm::Path::kBlas);
+  }
 }
 
-TEST(Gemm, TnMatchesTheReference) {
-  both_paths([] {
-    for (const Shape& s : shapes()) check(Layout::kTN, s, false);
-  });
+// The 512-bit FMA units per core, from the peaks at both widths (figures of our machines).
+TEST(Gemm, FmaUnitsAreInferredFromThePeaksAtBothWidths) {
+  EXPECT_EQ((simd::FmaPeaks{218.1, 113.7}.fma_units_512bit()), 2);  // Zen 5
+  EXPECT_EQ((simd::FmaPeaks{190.0, 96.0}.fma_units_512bit()), 2);   // Xeon, two FMA units
+  EXPECT_EQ((simd::FmaPeaks{117.9, 117.6}.fma_units_512bit()), 1);  // Zen 4, double-pumped
+  EXPECT_EQ((simd::FmaPeaks{0.0, 100.0}.fma_units_512bit()), 0);    // no AVX-512
 }
 
-TEST(Gemm, NtMatchesTheReference) {
-  both_paths([] {
-    for (const Shape& s : shapes()) {
-      check(Layout::kNT, s, false);
-      check(Layout::kNT, s, true);
-    }
-  });
-}
-
-TEST(Gemm, ForceBlasSwitchesThePath) {
-  gemm::force_blas(true);
-  EXPECT_FALSE(gemm::native());
-  gemm::force_blas(false);
-  EXPECT_EQ(gemm::native(),
-            __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-                !(std::getenv("DDPG_GEMM") && std::string(std::getenv("DDPG_GEMM")) == "blas"));
+TEST(Gemm, AnUnknownDdpgGemmValueIsAnErrorNamingTheChoices) {
+  const char* old = std::getenv("DDPG_GEMM");
+  const std::string saved = old ? old : "";
+  setenv("DDPG_GEMM", "avx1024", 1);
+  try {
+    gemm::reset();
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("use avx512, avx2 or blas"), std::string::npos)
+        << e.what();
+  }
+  setenv("DDPG_GEMM", "blas", 1);
+  gemm::reset();
+  EXPECT_EQ(gemm::path(), gemm::Path::kBlas);
+  if (old) {
+    setenv("DDPG_GEMM", saved.c_str(), 1);
+  } else {
+    unsetenv("DDPG_GEMM");
+  }
+  gemm::reset();
 }
 
 }  // namespace

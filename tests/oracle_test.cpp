@@ -12,6 +12,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <string>
 
 #include "ddpg/agent.h"
 #include "ddpg/gemm.h"
@@ -27,17 +29,22 @@ struct Case {
 
 class EngineMatchesAutograd : public testing::TestWithParam<Case> {};
 
-// Restores the multiply kernels at the end of a scope.
-struct ForceBlas {
-  explicit ForceBlas(bool on) { gemm::force_blas(on); }
-  ~ForceBlas() { gemm::force_blas(false); }
+// Puts a multiply path in place for a scope, then the initial one back.
+struct ForcePath {
+  explicit ForcePath(gemm::Path p) { gemm::force(p); }
+  ~ForcePath() { gemm::reset(); }
 };
 
-// Both multiply paths: the AVX-512 kernels (where the CPU has them) and BLAS.
+// Every multiply path this CPU has: the AVX-512 and AVX2 kernels, and BLAS.
 TEST_P(EngineMatchesAutograd, AfterSeveralUpdates) {
-  for (bool blas : {false, true}) {
-    SCOPED_TRACE(blas ? "BLAS multiplies" : "gemm.h kernels");
-    const ForceBlas force(blas);
+  for (gemm::Path path : {gemm::Path::kAvx512, gemm::Path::kAvx2, gemm::Path::kBlas}) {
+    if (!gemm::supported(path)) {
+      std::printf("(this CPU lacks the %s multiply path: not tested here)\n",
+                  gemm::path_name(path));
+      continue;
+    }
+    SCOPED_TRACE(std::string("multiply path ") + gemm::path_name(path));
+    const ForcePath force(path);
     AgentConfig c;
     c.hidden = {32, 24};
     c.batch_size = 16;

@@ -1,7 +1,8 @@
 // Benchmarks behind `ddpg bench ...`: each returns named figures, printed as name=value lines.
 // docs/performance.md explains the method and records the figures of our machine.
 //
-// bench peak   the FP32 multiply-add peak of one core and of `threads` cores at once.
+// bench peak   the FP32 multiply-add peak of one core and of `threads` cores at once, and of one
+//              core at each vector width, with the 512-bit FMA units per core inferred from them.
 // bench update one update (agent.update on a full batch) beside the time of its matrix multiplies
 //              alone, run with the same shapes and the same threading in the same process ("gemm
 //              floor"): ratio = update_ms / gemm_floor_ms; and against the FLOP limit of the cores
@@ -11,7 +12,9 @@
 //              together; for MuJoCo envs also the raw mj_step rate of the same model.
 // bench train  the whole training loop (act, step, store, sample, update) on an env, in steps
 //              per second after learning starts, beside the rate the update time alone allows:
-//              update_bound_steps_per_s = update_every / (gradient_steps × update_ms).
+//              update_bound_steps_per_s = update_every / (gradient_steps × update_ms); and
+//              against the FLOP limit: flop_fraction = steps_per_s / flop_limit_steps_per_s, the
+//              limit being the measured peak of the cores used over the update FLOP per env step.
 #pragma once
 
 #include <string>
@@ -23,6 +26,11 @@
 namespace ddpg {
 
 using BenchFigures = std::vector<std::pair<std::string, double>>;
+
+// The machine every figure comes from, printed before them: the CPU (vendor name, family and
+// model), the multiply path in use (gemm_path: avx512, avx2 or blas) and the ISA of the other
+// vectorised kernels (simd_isa).
+std::vector<std::pair<std::string, std::string>> bench_machine();
 
 BenchFigures bench_peak(double seconds, int threads);
 

@@ -1,18 +1,22 @@
 // Gemm: the single-threaded matrix multiplies of the update engine (row-major, C = op(A) · op(B)),
-// written with AVX-512 for the shapes of DDPG's networks.
+// written with AVX-512 and with AVX2+FMA for the shapes of DDPG's networks.
 //
 // Why our own: OpenBLAS packs both operands on every call. For the engine's shapes (a shard of 128
 // rows times 400 × 300 weights) that packing costs ~15%, and OpenBLAS reaches 78–86% of a Zen 4
 // core's FP32 peak; these kernels read the operands where they lie and reach 87–95% (see
-// docs/performance.md). The three layouts of an MLP's passes each get the kernel that suits them:
-//   forward       Y = X · Wᵀ      nt: dot products along k (rows of X against rows of W)
+// docs/performance.md). Debian's OpenBLAS also falls back to a slow generic kernel on CPUs it does
+// not recognise, so nothing fast depends on it. The three layouts of an MLP's passes:
+//   forward       Y = X · Wᵀ      nt: dot products along k (rows of X against rows of W) for a few
+//                                     rows (acting); for many rows a transposed copy of W and the
+//                                     outer-product kernel
 //   input grad    dX = dZ · W     nn: outer products, vectors along the rows of W
 //   weight grad   dW = dZᵀ · X    tn: outer products, vectors along the rows of X
 // The multiplies that produce a layer's output can also add its bias and apply ReLU (or ReLU's
 // backward) as they store it (Epilogue), which saves a pass over the output.
 //
-// The kernels are chosen at run time: on a CPU without AVX-512F and VL, or with DDPG_GEMM=blas in
-// the environment, every call goes to cblas_sgemm instead. Results differ from OpenBLAS's only by
+// Paths, chosen at run time: the AVX-512 kernels where the CPU has AVX-512F and VL, else the AVX2
+// kernels where it has AVX2 and FMA, else cblas_sgemm. DDPG_GEMM=avx512|avx2|blas in the
+// environment picks one (an error if the CPU lacks it). Results differ between paths only by
 // floating-point summation order.
 #pragma once
 
@@ -27,12 +31,20 @@ struct Epilogue {
   int gate_ld = 0;
 };
 
-// True when the AVX-512 kernels are in use (the CPU has AVX-512F and VL, and DDPG_GEMM is not
-// "blas").
+enum class Path { kAvx512, kAvx2, kBlas };
+
+// "avx512", "avx2", "blas" (the names DDPG_GEMM takes).
+const char* path_name(Path p);
+// True when this CPU can run the path (BLAS: always).
+bool supported(Path p);
+// The path in use.
+Path path();
+// True when one of our kernels is in use (not BLAS).
 bool native();
-// Sends every multiply to BLAS from now on (on), or back to the AVX-512 kernels where the CPU has
-// them (off): for tests and comparisons, between updates, not while a multiply runs.
-void force_blas(bool on);
+// Sends every multiply to path `p` from now on (an Error if the CPU lacks it), or back to the
+// initial choice (reset): for tests and comparisons, between updates, not while a multiply runs.
+void force(Path p);
+void reset();
 
 // C (m × n, ldc) = A (m × k, lda) · B (k × n, ldb).
 void nn(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc,

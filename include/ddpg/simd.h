@@ -40,4 +40,14 @@ double sum_squares(const float* x, int64_t n);
 // the width used, in floats.
 double fma_peak_gflops(double seconds, int* width);
 
+// The same peak of one core measured at each vector width the CPU has (0 where it lacks the ISA).
+// Their ratio tells how many 512-bit FMAs a core issues per cycle: where AVX-512 runs at the AVX2
+// rate, one (Zen 4's double-pumped unit, Intel parts with one 512-bit FMA port); where it runs at
+// twice that rate, two (Zen 5, Intel parts with the second FMA unit on port 5).
+struct FmaPeaks {
+  double avx512 = 0.0, avx2 = 0.0;
+  int fma_units_512bit() const;  // 1 or 2 (0 without AVX-512)
+};
+FmaPeaks fma_peaks(double seconds);
+
 }  // namespace ddpg::simd
