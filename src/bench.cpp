@@ -133,12 +133,22 @@ BenchFigures bench_update(const UpdateBenchOptions& o) {
   int width = 0;
   const double peak = peak_of(threads, std::min(1.0, o.seconds / 2), &width);
   UpdateEngine& engine = agent.engine();
+  // With a policy delay d, one update in d has the actor step: each timed call is d updates (one
+  // cycle), and the floor and the FLOP are the same mix (one full update, d − 1 critic-only).
+  const int delay = std::max(1, c.agent.policy_delay);
+  const auto update_cycle = [&] {
+    for (int i = 0; i < delay; ++i) agent.update(b);
+  };
+  const auto floor_mix = [&] {
+    engine.run_gemm_floor(true);
+    for (int i = 1; i < delay; ++i) engine.run_gemm_floor(false);
+  };
   double update_ms = 1e300, floor_ms = 1e300;
   for (int round = 0; round < 2; ++round) {
-    update_ms = std::min(update_ms, time_ms([&] { agent.update(b); }, o.seconds / 2));
-    floor_ms = std::min(floor_ms, time_ms([&] { engine.run_gemm_floor(true); }, o.seconds / 2));
+    update_ms = std::min(update_ms, time_ms(update_cycle, o.seconds / 2) / delay);
+    floor_ms = std::min(floor_ms, time_ms(floor_mix, o.seconds / 2) / delay);
   }
-  const double flop = engine.update_flop(true);
+  const double flop = (engine.update_flop(true) + (delay - 1) * engine.update_flop(false)) / delay;
   const double limit_ms = flop / (peak * 1e9) * 1e3;
   return {{"update_ms", update_ms},
           {"gemm_floor_ms", floor_ms},
@@ -220,7 +230,14 @@ BenchFigures bench_train(const TrainBenchOptions& o) {
   Agent agent(c.agent, env->spec().obs_dim, env->spec().act_dim, 0);
   agent.set_threads(threads);
   Batch& b = random_batch(agent);
-  const double update_ms = time_ms([&] { agent.update(b); }, 2.0);
+  // (d updates per timed call with a policy delay d: one full cycle of critic and actor steps)
+  const int delay = std::max(1, c.agent.policy_delay);
+  const double update_ms = time_ms(
+                               [&] {
+                                 for (int i = 0; i < delay; ++i) agent.update(b);
+                               },
+                               2.0) /
+                           delay;
   const double steps_per_s = sum.learn_steps / sum.learn_seconds;
   // Updates per env step: the config's ratio, or what the run made (episode phases, -1).
   const bool fixed_ratio = c.trainer.update_unit == "step" && c.trainer.gradient_steps > 0;
@@ -230,7 +247,6 @@ BenchFigures bench_train(const TrainBenchOptions& o) {
   const double bound = 1e3 / (updates_per_step * update_ms);
   // The FLOP limit: the multiplies of one env step's updates (with a policy delay d, one update in
   // d has the actor step) at the measured peak of the cores used.
-  const int delay = std::max(1, c.agent.policy_delay);
   const double update_flop =
       (agent.engine().update_flop(true) + (delay - 1) * agent.engine().update_flop(false)) / delay;
   const double peak_gflops = peak_of(threads, 1.0, nullptr);

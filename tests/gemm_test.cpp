@@ -65,7 +65,8 @@ std::vector<double> reference(Layout layout, const Shape& s, const std::vector<f
   return c;
 }
 
-void check(Layout layout, const Shape& s, bool with_epilogue) {
+// with_epilogue: bias, and ReLU (nt) or the ReLU gate (nn, unless `gate` is false).
+void check(Layout layout, const Shape& s, bool with_epilogue, bool gate_on = true) {
   Rng rng(static_cast<uint64_t>(s.m * 7919 + s.n * 104729 + s.k));
   const std::vector<float> a = random_matrix(rng, int64_t{s.m} * s.k);
   const std::vector<float> b = random_matrix(rng, int64_t{s.k} * s.n);
@@ -75,7 +76,7 @@ void check(Layout layout, const Shape& s, bool with_epilogue) {
   if (with_epilogue) {
     ep.bias = bias.data();
     if (layout == Layout::kNT) ep.relu = true;
-    if (layout == Layout::kNN) {
+    if (layout == Layout::kNN && gate_on) {
       ep.gate = gate.data();
       ep.gate_ld = s.n;
     }
@@ -96,7 +97,8 @@ void check(Layout layout, const Shape& s, bool with_epilogue) {
   }
   const std::vector<double> ref = reference(layout, s, a, b, ep);
   const std::string where = "m " + std::to_string(s.m) + " n " + std::to_string(s.n) + " k " +
-                            std::to_string(s.k) + (with_epilogue ? " with epilogue" : "");
+                            std::to_string(s.k) + (with_epilogue ? " with epilogue" : "") +
+                            (with_epilogue && !gate_on ? " (bias only)" : "");
   for (int i = 0; i < s.m; ++i) {
     for (int j = 0; j < s.n; ++j) {
       const double want = ref[static_cast<size_t>(i) * s.n + j];
@@ -127,6 +129,7 @@ TEST_P(GemmPath, NnMatchesTheReference) {
   for (const Shape& s : shapes()) {
     check(Layout::kNN, s, false);
     check(Layout::kNN, s, true);
+    check(Layout::kNN, s, true, false);  // (few columns without a gate: the dot-product route)
   }
 }
 

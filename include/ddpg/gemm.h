@@ -9,7 +9,9 @@
 //   forward       Y = X · Wᵀ      nt: dot products along k (rows of X against rows of W) for a few
 //                                     rows (acting); for many rows a transposed copy of W and the
 //                                     outer-product kernel
-//   input grad    dX = dZ · W     nn: outer products, vectors along the rows of W
+//   input grad    dX = dZ · W     nn: outer products, vectors along the rows of W; for fewer
+//                                     columns than a vector (an action's gradient), dot products
+//                                     on a transposed copy of W's columns
 //   weight grad   dW = dZᵀ · X    tn: outer products, vectors along the rows of X
 // The multiplies that produce a layer's output can also add its bias and apply ReLU (or ReLU's
 // backward) as they store it (Epilogue), which saves a pass over the output.
