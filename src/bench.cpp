@@ -97,6 +97,23 @@ std::pair<int, int> bench_sizes(const ConfigSources& src, const Config& c, int o
 const std::vector<std::string> kReferenceAgent = {"agent.hidden=[256, 256]",
                                                   "agent.batch_size=256"};
 
+// With a policy delay d, one update in d has the actor step. The time of one update, as the mean
+// over whole cycles (each timed call is d updates), and the FLOP of the same mix.
+int policy_delay(const Config& c) { return std::max(1, c.agent.policy_delay); }
+
+double mean_update_ms(Agent& agent, const Batch& b, int delay, double seconds) {
+  return time_ms(
+             [&] {
+               for (int i = 0; i < delay; ++i) agent.update(b);
+             },
+             seconds) /
+         delay;
+}
+
+double mean_update_flop(const UpdateEngine& engine, int delay) {
+  return (engine.update_flop(true) + (delay - 1) * engine.update_flop(false)) / delay;
+}
+
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> bench_machine() {
@@ -107,10 +124,10 @@ std::vector<std::pair<std::string, std::string>> bench_machine() {
 
 BenchFigures bench_peak(double seconds, int threads) {
   if (threads <= 0) threads = all_cores();
-  int width = 0;
-  const double one = peak_of(1, seconds, &width);
-  const double all = peak_of(threads, seconds, nullptr);
   const simd::FmaPeaks per_isa = simd::fma_peaks(seconds);
+  int width = 0;
+  const double one = per_isa.best(&width);
+  const double all = peak_of(threads, seconds, nullptr);
   return {{"peak_gflops_per_core", one},
           {"peak_gflops_all_cores", all},
           {"cores", static_cast<double>(threads)},
@@ -133,22 +150,18 @@ BenchFigures bench_update(const UpdateBenchOptions& o) {
   int width = 0;
   const double peak = peak_of(threads, std::min(1.0, o.seconds / 2), &width);
   UpdateEngine& engine = agent.engine();
-  // With a policy delay d, one update in d has the actor step: each timed call is d updates (one
-  // cycle), and the floor and the FLOP are the same mix (one full update, d − 1 critic-only).
-  const int delay = std::max(1, c.agent.policy_delay);
-  const auto update_cycle = [&] {
-    for (int i = 0; i < delay; ++i) agent.update(b);
-  };
+  // The floor is the same mix as the updates (one full update, d − 1 critic-only).
+  const int delay = policy_delay(c);
   const auto floor_mix = [&] {
     engine.run_gemm_floor(true);
     for (int i = 1; i < delay; ++i) engine.run_gemm_floor(false);
   };
   double update_ms = 1e300, floor_ms = 1e300;
   for (int round = 0; round < 2; ++round) {
-    update_ms = std::min(update_ms, time_ms(update_cycle, o.seconds / 2) / delay);
+    update_ms = std::min(update_ms, mean_update_ms(agent, b, delay, o.seconds / 2));
     floor_ms = std::min(floor_ms, time_ms(floor_mix, o.seconds / 2) / delay);
   }
-  const double flop = (engine.update_flop(true) + (delay - 1) * engine.update_flop(false)) / delay;
+  const double flop = mean_update_flop(engine, delay);
   const double limit_ms = flop / (peak * 1e9) * 1e3;
   return {{"update_ms", update_ms},
           {"gemm_floor_ms", floor_ms},
@@ -230,14 +243,8 @@ BenchFigures bench_train(const TrainBenchOptions& o) {
   Agent agent(c.agent, env->spec().obs_dim, env->spec().act_dim, 0);
   agent.set_threads(threads);
   Batch& b = random_batch(agent);
-  // (d updates per timed call with a policy delay d: one full cycle of critic and actor steps)
-  const int delay = std::max(1, c.agent.policy_delay);
-  const double update_ms = time_ms(
-                               [&] {
-                                 for (int i = 0; i < delay; ++i) agent.update(b);
-                               },
-                               2.0) /
-                           delay;
+  const int delay = policy_delay(c);
+  const double update_ms = mean_update_ms(agent, b, delay, 2.0);
   const double steps_per_s = sum.learn_steps / sum.learn_seconds;
   // Updates per env step: the config's ratio, or what the run made (episode phases, -1).
   const bool fixed_ratio = c.trainer.update_unit == "step" && c.trainer.gradient_steps > 0;
@@ -245,10 +252,9 @@ BenchFigures bench_train(const TrainBenchOptions& o) {
       fixed_ratio ? static_cast<double>(c.trainer.gradient_steps) / c.trainer.update_every
                   : static_cast<double>(sum.updates) / std::max<int64_t>(sum.learn_steps, 1);
   const double bound = 1e3 / (updates_per_step * update_ms);
-  // The FLOP limit: the multiplies of one env step's updates (with a policy delay d, one update in
-  // d has the actor step) at the measured peak of the cores used.
-  const double update_flop =
-      (agent.engine().update_flop(true) + (delay - 1) * agent.engine().update_flop(false)) / delay;
+  // The FLOP limit: the multiplies of one env step's updates at the measured peak of the cores
+  // used.
+  const double update_flop = mean_update_flop(agent.engine(), delay);
   const double peak_gflops = peak_of(threads, 1.0, nullptr);
   const double flop_limit = peak_gflops * 1e9 / (updates_per_step * update_flop);
   return {{"steps_per_s", steps_per_s},

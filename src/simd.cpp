@@ -247,35 +247,34 @@ double peak_run(Kernel kernel, double seconds) {
 
 }  // namespace
 
-double fma_peak_gflops(double seconds, int* width) {
-  const auto run = [&](auto kernel) { return peak_run(kernel, seconds); };
-  double best = 0.0;
-  int w = 4;
-  if (has_avx512()) {
-    best = run(peak_avx512);
-    w = 16;
-  }
-  if (has_avx2()) {
-    const double g = run(peak_avx2);
-    if (g > best * 1.02) {  // the wider unit only counts where it is really faster
-      best = g;
-      w = 8;
-    }
-  }
-  if (best == 0.0) best = run(peak_sse);
-  if (width) *width = w;
-  return best;
-}
+double fma_peak_gflops(double seconds, int* width) { return fma_peaks(seconds).best(width); }
 
 int FmaPeaks::fma_units_512bit() const {
   if (avx512 <= 0.0) return 0;
   return avx2 > 0.0 && avx512 > 1.5 * avx2 ? 2 : 1;
 }
 
+double FmaPeaks::best(int* width) const {
+  double b = 0.0;
+  int w = 4;
+  if (avx512 > 0.0) {
+    b = avx512;
+    w = 16;
+  }
+  if (avx2 > b * 1.02) {  // the wider unit only counts where it is really faster
+    b = avx2;
+    w = 8;
+  }
+  if (b == 0.0) b = sse;
+  if (width) *width = w;
+  return b;
+}
+
 FmaPeaks fma_peaks(double seconds) {
   FmaPeaks p;
   if (has_avx512()) p.avx512 = peak_run(peak_avx512, seconds);
   if (has_avx2()) p.avx2 = peak_run(peak_avx2, seconds);
+  if (p.avx512 == 0.0 && p.avx2 == 0.0) p.sse = peak_run(peak_sse, seconds);
   return p;
 }
 

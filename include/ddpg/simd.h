@@ -45,8 +45,11 @@ double fma_peak_gflops(double seconds, int* width);
 // rate, one (Zen 4's double-pumped unit, Intel parts with one 512-bit FMA port); where it runs at
 // twice that rate, two (Zen 5, Intel parts with the second FMA unit on port 5).
 struct FmaPeaks {
-  double avx512 = 0.0, avx2 = 0.0;
-  int fma_units_512bit() const;  // 1 or 2 (0 without AVX-512)
+  double avx512 = 0.0, avx2 = 0.0, sse = 0.0;  // sse: only where neither of the others exists
+  int fma_units_512bit() const;                // 1 or 2 (0 without AVX-512)
+  // The peak fma_peak_gflops reports (the widest unit unless a narrower one is > 2% faster);
+  // `width` receives its width in floats.
+  double best(int* width) const;
 };
 FmaPeaks fma_peaks(double seconds);
 
