@@ -128,9 +128,22 @@ const float* Agent::load_obs(const std::vector<double>& obs) {
   return obs_scratch_.data();
 }
 
+const float* Agent::acting_params(bool& transposed) {
+  if (!act_packed_valid_ && ++acts_unchanged_ >= kPackAfterActs) {
+    const MlpShape& shape = engine_.actor_shape();
+    if (act_packed_.size() != shape.size()) act_packed_ = FloatBuffer(shape.size());
+    mlp_pack_act(shape, actor_.data(), act_packed_.data());
+    act_packed_valid_ = true;
+  }
+  transposed = act_packed_valid_;
+  return transposed ? act_packed_.data() : actor_.data();
+}
+
 void Agent::act(const std::vector<double>& obs, float* action) {
-  mlp_act(engine_.actor_shape(), actor_.data(), load_obs(obs), nullptr, 1, action,
-          act_scratch_.data());
+  const float* x = load_obs(obs);
+  bool transposed = false;
+  const float* params = acting_params(transposed);
+  mlp_act(engine_.actor_shape(), params, x, nullptr, 1, action, act_scratch_.data(), transposed);
 }
 
 void Agent::act_rows(const std::vector<const std::vector<double>*>& obs,
@@ -145,8 +158,10 @@ void Agent::act_rows(const std::vector<const std::vector<double>*>& obs,
     }
     load_obs_into(*obs[i], obs_normalizer(), rows_scratch_.data() + i * obs_dim_);
   }
-  mlp_act(engine_.actor_shape(), actor_.data(), rows_scratch_.data(), nullptr, static_cast<int>(n),
-          actions.data(), act_scratch_.data());
+  bool transposed = false;
+  const float* params = acting_params(transposed);
+  mlp_act(engine_.actor_shape(), params, rows_scratch_.data(), nullptr, static_cast<int>(n),
+          actions.data(), act_scratch_.data(), transposed);
 }
 
 void Agent::perturb(float* dst, const float* src, double sigma, bool per_matrix) {
@@ -226,6 +241,7 @@ TargetDraws Agent::last_target_draws() const {
 }
 
 UpdateStats Agent::update(const Batch& b) {
+  actor_changed();
   refresh_norm();
   UpdateEngine::Extras e;
   if (cfg_.obs_norm) {
@@ -320,6 +336,7 @@ void Agent::save(ArchiveWriter& out) const {
 }
 
 void Agent::load(ArchiveReader& in) {
+  actor_changed();
   in.expect_tag("agent");
   updates_ = in.i64();
   last_actor_loss_ = in.f64();
@@ -361,6 +378,9 @@ DeployedPolicy::DeployedPolicy(const MlpShape& shape, FloatBuffer params,
     : shape_(shape), params_(std::move(params)), norm_(std::move(norm)) {
   obs_.assign(shape_.in, 0.0f);
   scratch_.assign(2 * static_cast<size_t>(shape_.max_width()), 0.0f);
+  // The policy never changes: it acts on the transposed copy (mlp_pack_act) from the start.
+  packed_ = FloatBuffer(shape_.size());
+  mlp_pack_act(shape_, params_.data(), packed_.data());
 }
 
 void DeployedPolicy::act(const std::vector<double>& obs, float* action) {
@@ -369,7 +389,7 @@ void DeployedPolicy::act(const std::vector<double>& obs, float* action) {
                 std::to_string(obs.size()) + " (a policy trained on another env?)");
   }
   load_obs_into(obs, norm_ ? &*norm_ : nullptr, obs_.data());
-  mlp_act(shape_, params_.data(), obs_.data(), nullptr, 1, action, scratch_.data());
+  mlp_act(shape_, packed_.data(), obs_.data(), nullptr, 1, action, scratch_.data(), true);
 }
 
 void save_policy(const std::string& path, Agent& agent) {

@@ -196,8 +196,26 @@ BenchFigures bench_act(const ActBenchOptions& o) {
                             },
                             o.seconds) *
                         1e3 / kCalls;
+  // The training loop's act: the actor has changed since the last one (an update in between), so
+  // it reads the actor's own layout instead of the transposed copy a fixed policy gets.
+  const double act_changed_us = time_ms(
+                                    [&] {
+                                      for (int i = 0; i < kCalls; ++i) {
+                                        agent.actor();  // marks the actor changed
+                                        agent.act(obs, action.data());
+                                      }
+                                    },
+                                    o.seconds) *
+                                1e3 / kCalls;
+  // Making that copy, which a fixed policy does once.
+  const MlpShape& shape = agent.engine().actor_shape();
+  FloatBuffer packed(shape.size());
+  const double pack_us =
+      time_ms([&] { mlp_pack_act(shape, agent.actor(), packed.data()); }, o.seconds) * 1e3;
   return {{"act_us", act_us},
-          {"macs", static_cast<double>(agent.engine().actor_shape().macs_per_row())}};
+          {"act_changed_us", act_changed_us},
+          {"pack_us", pack_us},
+          {"macs", static_cast<double>(shape.macs_per_row())}};
 }
 
 namespace {

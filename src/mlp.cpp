@@ -332,8 +332,22 @@ void mlp_backward(const MlpShape& s, const float* params, MlpWorkspace& ws, int 
   }
 }
 
+bool mlp_act_transposed(const MlpShape& s, int layer) {
+  // Fewer outputs than a vector: the dot products on the rows of W fill the lanes better.
+  return s.layer_out(layer) >= 16;
+}
+
+void mlp_pack_act(const MlpShape& s, const float* params, float* packed) {
+  std::memcpy(packed, params, sizeof(float) * s.size());
+  for (int i = 0; i < s.layers(); ++i) {
+    if (!mlp_act_transposed(s, i)) continue;
+    const int n = s.layer_out(i), k = s.layer_in(i);
+    gemm::transpose(n, k, params + s.weight_offset(i), k, packed + s.weight_offset(i), n);
+  }
+}
+
 void mlp_act(const MlpShape& s, const float* params, const float* x, const float* extra, int rows,
-             float* y, float* scratch) {
+             float* y, float* scratch, bool transposed) {
   const int widest = s.max_width();
   for (int r = 0; r < rows; ++r) {
     float* a = scratch;
@@ -348,7 +362,11 @@ void mlp_act(const MlpShape& s, const float* params, const float* x, const float
       const int n = s.layer_out(i);
       const bool last = i + 1 == s.layers();
       float* dst = last ? y + int64_t{r} * s.out : b;
-      if (gemm::native()) {
+      if (transposed && mlp_act_transposed(s, i)) {
+        gemm::Epilogue ep;
+        ep.bias = params + s.bias_offset(i);
+        gemm::nn(1, n, width, a, width, params + s.weight_offset(i), n, dst, n, ep);
+      } else if (gemm::native()) {
         gemm::Epilogue ep;
         ep.bias = params + s.bias_offset(i);
         gemm::nt(1, n, width, a, width, params + s.weight_offset(i), width, dst, n, ep);

@@ -133,6 +133,65 @@ TEST(Agent, PolicyDelayUpdatesActorAndTargetsEveryOtherStep) {
   EXPECT_FALSE(equal(agent.critic_target(), target0));
 }
 
+// π(s) straight from the actor's buffer, in its own layout (no transposed copy).
+// (Through the const accessor: the other one marks the actor changed.)
+std::vector<float> reference_action(const Agent& agent, const std::vector<double>& obs) {
+  const MlpShape& s = agent.engine().actor_shape();
+  std::vector<float> x(obs.begin(), obs.end()), y(s.out), scratch(2 * s.max_width());
+  mlp_act(s, agent.actor(), x.data(), nullptr, 1, y.data(), scratch.data());
+  return y;
+}
+
+void expect_close(const std::vector<float>& a, const std::vector<float>& b, float tol) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], tol) << "action " << i;
+}
+
+TEST(Agent, ActsOnATransposedCopyOnlyWhileTheActorIsUnchanged) {
+  AgentConfig c = small_config();
+  c.hidden = {64, 48};  // every layer but the output one gets transposed
+  Agent agent(c, 5, 3, 0);
+  const MlpShape& s = agent.engine().actor_shape();
+  ASSERT_TRUE(mlp_act_transposed(s, 0) && mlp_act_transposed(s, 1));
+  ASSERT_FALSE(mlp_act_transposed(s, 2));
+  // The copy holds Wᵀ for the wide layers and everything else as it is.
+  std::vector<float> packed(s.size());
+  mlp_pack_act(s, agent.actor(), packed.data());
+  const float* w1 = agent.actor() + s.weight_offset(1);
+  EXPECT_EQ(packed[s.weight_offset(1) + 7 * 48 + 5], w1[5 * 64 + 7]);  // W[5, 7] at Wᵀ[7, 5]
+  EXPECT_EQ(packed[s.bias_offset(1) + 3], agent.actor()[s.bias_offset(1) + 3]);
+  EXPECT_EQ(packed[s.weight_offset(2) + 11], agent.actor()[s.weight_offset(2) + 11]);
+
+  const std::vector<double> obs = {0.3, -1.2, 0.7, 2.0, -0.4};
+  std::vector<float> a(3);
+  // Many acts with the same actor: the same actions as the actor's own layout gives, up to the
+  // order of the sums.
+  const std::vector<float> want = reference_action(agent, obs);
+  for (int i = 0; i < 2 * Agent::kPackAfterActs; ++i) {
+    agent.act(obs, a.data());
+    expect_close(a, want, 1e-5f);
+  }
+  // A write through actor() counts as a change: the next act sees it.
+  agent.actor()[s.bias_offset(2)] += 0.5f;
+  agent.parameters_changed();
+  const std::vector<float> moved = reference_action(agent, obs);
+  ASSERT_GT(std::abs(moved[0] - want[0]), 1e-3f);
+  for (int i = 0; i < 2 * Agent::kPackAfterActs; ++i) {
+    agent.act(obs, a.data());
+    expect_close(a, moved, 1e-5f);
+  }
+  // So does an update (the actor step changes every layer).
+  fill_random(agent.batch());
+  agent.update(agent.batch());
+  const std::vector<float> updated = reference_action(agent, obs);
+  agent.act(obs, a.data());
+  expect_close(a, updated, 1e-5f);
+  std::vector<float> rows;
+  agent.act_rows({&obs, &obs}, rows);
+  expect_close({rows.begin(), rows.begin() + 3}, updated, 1e-5f);
+  expect_close({rows.begin() + 3, rows.end()}, updated, 1e-5f);
+}
+
 TEST(Agent, TargetSmoothingNoiseIsClippedAndDrawnPerSampleOrShared) {
   for (const std::string draw : {"per_sample", "shared"}) {
     AgentConfig c = small_config();

@@ -25,14 +25,16 @@ struct Shape {
 };
 
 // The shapes: engine ones (a shard of 128 rows, 400 × 300 and 256 × 256 layers, a first layer of
-// 3 inputs) and small ragged ones around the tile sizes (8 × 48 outer, 3 × 8 dot, k vectors of 16).
+// 3 inputs) and small ragged ones around the tile sizes (8 × 48 outer, 3 × 8 dot, k vectors of 16),
+// and single rows (acting on transposed weights: panels of 256 columns on AVX-512, 96 on AVX2).
 const std::vector<Shape>& shapes() {
   static const std::vector<Shape> s = {
       {128, 300, 400}, {128, 400, 300}, {300, 400, 128}, {128, 256, 256}, {128, 400, 3},
       {1, 1, 1},       {1, 17, 33},     {2, 16, 16},     {3, 8, 32},      {5, 9, 31},
       {7, 47, 15},     {8, 48, 17},     {9, 49, 47},     {11, 95, 64},    {13, 7, 100},
       {17, 97, 5},     {25, 33, 129},   {4, 1, 300},     {32, 17, 5},     {45, 33, 47},
-      {64, 16, 1},     {37, 20, 250},   {31, 64, 64}};
+      {64, 16, 1},     {37, 20, 250},   {31, 64, 64},    {1, 256, 256},   {1, 300, 17},
+      {1, 16, 1},      {1, 97, 40},     {1, 200, 3},     {1, 513, 9}};
   return s;
 }
 
@@ -141,6 +143,28 @@ TEST_P(GemmPath, NtMatchesTheReference) {
   for (const Shape& s : shapes()) {
     check(Layout::kNT, s, false);
     check(Layout::kNT, s, true);
+  }
+}
+
+TEST_P(GemmPath, TransposeWritesEveryElementAndNothingElse) {
+  Rng rng(7);
+  for (const auto& [n, k] : std::vector<std::pair<int, int>>{
+           {256, 256}, {17, 33}, {300, 17}, {5, 3}, {16, 16}, {33, 70}, {1, 40}}) {
+    const int ldb = k + 3, ldt = n + 5;  // strides wider than the blocks
+    const std::vector<float> b = random_matrix(rng, int64_t{n} * ldb);
+    std::vector<float> bt(static_cast<size_t>(k) * ldt, 1234.5f);
+    gemm::transpose(n, k, b.data(), ldb, bt.data(), ldt);
+    for (int q = 0; q < k; ++q) {
+      for (int j = 0; j < ldt; ++j) {
+        const float got = bt[static_cast<size_t>(q) * ldt + j];
+        if (j < n) {
+          ASSERT_EQ(got, b[static_cast<size_t>(j) * ldb + q])
+              << n << "x" << k << " at " << q << "," << j;
+        } else {
+          ASSERT_EQ(got, 1234.5f) << n << "x" << k << ": wrote past n";
+        }
+      }
+    }
   }
 }
 

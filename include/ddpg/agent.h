@@ -80,8 +80,11 @@ class Agent {
   // Networks are initialised (mlp_init) from an Rng seeded with `seed`.
   Agent(const AgentConfig& cfg, int obs_dim, int act_dim, uint64_t seed);
 
-  // π(s) for one observation, written as act_dim floats in [-1, 1].
+  // π(s) for one observation, written as act_dim floats in [-1, 1]. After kPackAfterActs acts with
+  // an unchanged actor (evaluation, a run that acts many times between updates), acts read a
+  // transposed copy of it (mlp_pack_act), made then and dropped when the actor changes.
   void act(const std::vector<double>& obs, float* action);
+  static constexpr int kPackAfterActs = 16;
   // π(s) for several observations in one pass of the float kernels; `actions` gets n × act_dim.
   void act_rows(const std::vector<const std::vector<double>*>& obs, std::vector<float>& actions);
 
@@ -110,8 +113,15 @@ class Agent {
   // The networks' flat parameter buffers (layouts: engine().actor_shape(), critic_shape()). They
   // are the update engine's bound buffers: after writing to them directly, call
   // parameters_changed() so that the engine's per-thread replicas follow.
-  void parameters_changed() { engine_.sync_replicas(); }
-  float* actor() { return actor_.data(); }
+  void parameters_changed() {
+    engine_.sync_replicas();
+    actor_changed();
+  }
+  float* actor() {
+    actor_changed();  // (the caller may write to it)
+    return actor_.data();
+  }
+  const float* actor() const { return actor_.data(); }
   float* actor_target() { return actor_target_.data(); }
   float* critic(int i = 0) { return critics_[i].data(); }
   float* critic_target(int i = 0) { return critic_targets_[i].data(); }
@@ -130,6 +140,13 @@ class Agent {
   void adapt_param_noise(const Batch& b);
   // Loads one observation (normalised when configured) into obs_scratch_.
   const float* load_obs(const std::vector<double>& obs);
+  // The actor's parameters for acting: the transposed copy once the actor has been unchanged for
+  // kPackAfterActs acts (`transposed` set), else the actor itself.
+  const float* acting_params(bool& transposed);
+  void actor_changed() {
+    act_packed_valid_ = false;
+    acts_unchanged_ = 0;
+  }
 
   AgentConfig cfg_;
   int obs_dim_, act_dim_;
@@ -141,8 +158,11 @@ class Agent {
   int target_eps_rows_ = 0;
   Batch batch_;
   std::vector<float> obs_scratch_, act_scratch_;  // act(): one observation, layer scratch
-  std::vector<float> rows_scratch_;               // act_rows(), adaptation: rows of observations
-  std::vector<float> adapt_a_, adapt_b_;          // adaptation: actions of π and of the copy
+  FloatBuffer act_packed_;                        // acting_params(): the transposed copy
+  bool act_packed_valid_ = false;
+  int acts_unchanged_ = 0;
+  std::vector<float> rows_scratch_;       // act_rows(), adaptation: rows of observations
+  std::vector<float> adapt_a_, adapt_b_;  // adaptation: actions of π and of the copy
   ObsNormalizer obs_norm_;
   std::vector<float> norm_mean_, norm_inv_std_;  // float copies of the statistics
   bool norm_dirty_ = true;
@@ -172,7 +192,7 @@ class DeployedPolicy {
 
  private:
   MlpShape shape_;
-  FloatBuffer params_;
+  FloatBuffer params_, packed_;  // packed_: params_ laid out by mlp_pack_act
   std::optional<ObsNormalizer> norm_;
   std::vector<float> obs_, scratch_;
 };

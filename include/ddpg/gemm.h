@@ -11,7 +11,9 @@
 //                                     outer-product kernel
 //   input grad    dX = dZ · W     nn: outer products, vectors along the rows of W; for fewer
 //                                     columns than a vector (an action's gradient), dot products
-//                                     on a transposed copy of W's columns
+//                                     on a transposed copy of W's columns; for one row (acting on
+//                                     a policy's transposed weights, mlp_pack_act) one row against
+//                                     up to 16 vectors of B's rows, read as one stream
 //   weight grad   dW = dZᵀ · X    tn: outer products, vectors along the rows of X
 // The multiplies that produce a layer's output can also add its bias and apply ReLU (or ReLU's
 // backward) as they store it (Epilogue), which saves a pass over the output.
@@ -53,6 +55,8 @@ void nn(int m, int n, int k, const float* a, int lda, const float* b, int ldb, f
         const Epilogue& ep = {});
 // C (m × n, ldc) = Aᵀ · B, A stored k × m (lda).
 void tn(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc);
+// bt (k × n, ldt) = b (n × k, ldb) transposed (in registers on our paths).
+void transpose(int n, int k, const float* b, int ldb, float* bt, int ldt);
 // C (m × n, ldc) = A (m × k, lda) · Bᵀ, B stored n × k (ldb).
 void nt(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc,
         const Epilogue& ep = {});

@@ -99,9 +99,18 @@ void mlp_backward(const MlpShape& s, const float* params, MlpWorkspace& ws, int 
                   const float* d_out, float* grad, float* d_extra);
 
 // The same forward pass for a few rows without BLAS (for acting): x rows × in (and extra), y rows ×
-// out. scratch must hold 2 × max_width() floats.
+// out. scratch must hold 2 × max_width() floats. With `transposed`, params is a copy laid out by
+// mlp_pack_act.
 void mlp_act(const MlpShape& s, const float* params, const float* x, const float* extra, int rows,
-             float* y, float* scratch);
+             float* y, float* scratch, bool transposed = false);
+
+// A copy of the parameters for acting many times with the same network (evaluation, a deployed
+// policy): the weights of every layer with mlp_act_transposed(s, i) stored transposed (in × out),
+// everything else as in params. One row against transposed weights reads them as one sequential
+// stream, which is faster from L2 than the rows of W several at a time (docs/performance.md,
+// "Acting"); the copy costs about as much as ten acts, so it pays for an unchanged network only.
+bool mlp_act_transposed(const MlpShape& s, int layer);
+void mlp_pack_act(const MlpShape& s, const float* params, float* packed);
 
 // One GEMM as the engine issues it, for the matrix-multiply floor (bench update).
 struct GemmShape {
