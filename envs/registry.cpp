@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "ddpg/env.h"
+#include "envs/box2d/box2d_envs.h"
 #include "envs/bullet/bullet_env.h"
 #include "envs/classic/mountain_car_continuous.h"
 #include "envs/classic/pendulum.h"
@@ -42,6 +43,7 @@ const std::vector<EnvInfo>& env_registry() {
                  simple_factory<MountainCarContinuous>()});
     register_mujoco_envs(r);
     register_bullet_envs(r);
+    register_box2d_envs(r);
     return r;
   }();
   return registry;

@@ -15,6 +15,7 @@
 #include "ddpg/rng.h"
 #include "ddpg/simd.h"
 #include "ddpg/trainer.h"
+#include "envs/box2d/box2d_env.h"
 #include "envs/mujoco/mujoco_env.h"
 
 namespace ddpg {
@@ -401,6 +402,28 @@ BenchFigures bench_env(const std::string& env_id, double seconds, int num_envs, 
     figures.push_back({"raw_steps_per_s", raw_rate});
     figures.push_back({"ratio", env_rate / raw_rate});
     figures.push_back({"frame_skip", static_cast<double>(skip)});
+  } else if (auto* box = dynamic_cast<Box2dEnv*>(env.get())) {
+    // The same worlds, stepped bare: per env step the same action applied to the bodies and one
+    // b2World::Step (no observation, lidar or reward), and a reset at the episode lengths the env
+    // had, so that both loops spend their steps in the same kind of episode (a resting body steps
+    // cheaply).
+    if (episode_lengths.empty()) episode_lengths.push_back(spec.max_episode_steps);
+    int64_t j = 0, in_episode = 0;
+    size_t episode = 0;
+    auto run_raw = [&](int64_t n) {
+      for (int64_t i = 0; i < n; ++i) {
+        if (in_episode == 0) box->reset();
+        box->step_world(actions[j % kActions]);
+        ++j;
+        if (++in_episode == episode_lengths[episode % episode_lengths.size()]) {
+          in_episode = 0;
+          ++episode;
+        }
+      }
+    };
+    const double raw_rate = rate(run_raw);
+    figures.push_back({"raw_steps_per_s", raw_rate});
+    figures.push_back({"ratio", env_rate / raw_rate});
   }
   return figures;
 }

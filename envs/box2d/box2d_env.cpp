@@ -1,0 +1,70 @@
+// Box2dEnv: see box2d_env.h.
+#include "envs/box2d/box2d_env.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace ddpg {
+
+void Box2dEnv::do_reset() {
+  episode_rng_ = rng_.state();
+  actions_.clear();
+  // (room for a whole episode, so that step() does not reallocate)
+  actions_.reserve(static_cast<size_t>(std::max(spec_.max_episode_steps, 1000)) * spec_.act_dim);
+  started_ = true;
+  build_episode();
+}
+
+StepResult Box2dEnv::do_step(const std::vector<double>& action) {
+  if (!started_) throw Error(spec_.id + ": step() before reset()");
+  actions_.insert(actions_.end(), action.begin(), action.end());
+  return advance(action);
+}
+
+void Box2dEnv::save_physics(ArchiveWriter& out) const {
+  out.tag("box2d_replay");
+  out.u64(started_ ? 1 : 0);
+  for (uint64_t w : episode_rng_) out.u64(w);
+  out.doubles(actions_);
+}
+
+void Box2dEnv::load_physics(ArchiveReader& in) {
+  in.expect_tag("box2d_replay");
+  const bool started = in.u64() != 0;
+  Rng::State start;
+  for (auto& w : start) w = in.u64();
+  std::vector<double> actions = in.doubles_any();
+  if (actions.size() % static_cast<size_t>(spec_.act_dim) != 0) {
+    throw Error(spec_.id + ": the saved episode's actions do not divide into steps of " +
+                std::to_string(spec_.act_dim) + " (a damaged or foreign checkpoint)");
+  }
+  // Env::load_state has set rng_, the step count and obs_ to the saved values; the replay changes
+  // them as the original episode did, and must end where they are.
+  const Rng::State saved_rng = rng_.state();
+  const std::vector<double> saved_obs = obs_;
+  started_ = started;
+  actions_.clear();
+  if (!started) {
+    world_.reset();
+    return;
+  }
+  rng_.set_state(start);
+  do_reset();
+  std::vector<double> a(spec_.act_dim);
+  for (size_t i = 0; i < actions.size(); i += a.size()) {
+    std::copy(actions.begin() + static_cast<std::ptrdiff_t>(i),
+              actions.begin() + static_cast<std::ptrdiff_t>(i + a.size()), a.begin());
+    do_step(a);
+  }
+  const bool same_obs =
+      obs_.size() == saved_obs.size() &&
+      std::memcmp(obs_.data(), saved_obs.data(), sizeof(double) * obs_.size()) == 0;
+  if (rng_.state() != saved_rng || !same_obs) {
+    throw Error(spec_.id + ": replaying the saved episode (" + std::to_string(episode_actions()) +
+                " steps) did not reproduce the saved state; the checkpoint was written by a " +
+                "different build or Box2D version. Start the run afresh, or resume it with the " +
+                "build that wrote it");
+  }
+}
+
+}  // namespace ddpg
