@@ -25,8 +25,10 @@ import yaml
 SUITES = [  # (suite, report folder, sweep folder, grid, seeds the grid runs)
     ("MuJoCo", "docs/results/mujoco", "docs/results/data/mujoco", "mujoco", 3),
     ("PyBullet", "docs/results/bullet", "docs/results/data/bullet", "bullet", 3),
+    ("Box2D", "docs/results/box2d", "docs/results/data/box2d", "box2d", 3),
 ]
-AGENTS = {"td3": "TD3", "ourddpg": "DDPG (OurDDPG)", "ddpg_zoo": "DDPG (rl-zoo)"}
+AGENTS = {"td3": "TD3", "ourddpg": "DDPG (OurDDPG)", "ddpg_zoo": "DDPG (rl-zoo)",
+          "td3_zoo": "TD3 (rl-zoo)"}
 PROTOCOLS = {
     "final_eval": "final evaluation",
     "last10_eval": "mean of the last 10 evaluations",
@@ -37,7 +39,11 @@ BEGIN, END = "<!-- headline:begin -->", "<!-- headline:end -->"
 
 
 def suite_of(env):
-    return "PyBullet" if "BulletEnv" in env else "MuJoCo"
+    if "BulletEnv" in env:
+        return "PyBullet"
+    if env.startswith(("LunarLander", "BipedalWalker")):
+        return "Box2D"
+    return "MuJoCo"
 
 
 def number(x):
