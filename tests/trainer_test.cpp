@@ -113,6 +113,26 @@ TEST(Smoke, ResumeEqualsUninterruptedRun) {
             strip(read_file(split + "/progress.csv")));
 }
 
+// The Box2D envs have no physics snapshot: their checkpoints replay the episode (box2d_env.h). A
+// run split mid-episode on each is the uninterrupted run, byte for byte.
+TEST(Smoke, ResumeEqualsUninterruptedRunOnBox2dEnvs) {
+  for (const std::string env : {"LunarLanderContinuous-v3", "BipedalWalker-v3"}) {
+    auto config = [&](int64_t steps) {
+      ConfigSources src;
+      src.env_id = env;
+      src.sets = kTinySets;
+      src.total_steps = steps;
+      return resolve_config(src);
+    };
+    const std::string straight = temp_dir() + "/run", split = temp_dir() + "/run";
+    train_new(config(700), straight, silent());
+    train_new(config(430), split, silent());  // past the checkpoint at 300, inside an episode
+    train_resume(split, 700, silent());
+    SCOPED_TRACE(env);
+    expect_same_run(straight, split);
+  }
+}
+
 TEST(Smoke, ResumeAfterKillAtAnyMoment) {
   const std::string straight = temp_dir() + "/run", killed = temp_dir() + "/run";
   std::vector<std::string> args = {"train", "--env", "Pendulum-v1", "--steps", "15000", "-q"};
