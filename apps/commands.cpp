@@ -22,6 +22,7 @@
 #include "ddpg/io.h"
 #include "ddpg/rng.h"
 #include "ddpg/rollout.h"
+#include "ddpg/sweep_mpi.h"
 #include "ddpg/trainer.h"
 
 namespace ddpg::cli {
@@ -211,7 +212,11 @@ int cmd_config(const ConfigSources& sources) {
   return 0;
 }
 
-int cmd_sweep(const SweepOptions& opts) { return run_sweep(opts) == 0 ? 0 : 1; }
+int cmd_sweep(const SweepOptions& opts) {
+  // Under mpirun/srun the ranks share the grid (sweep_mpi.h); otherwise it runs here.
+  const int failed = launched_by_mpi() ? run_sweep_mpi(opts) : run_sweep(opts);
+  return failed == 0 ? 0 : 1;
+}
 
 int cmd_sweep_estimate(const SweepOptions& opts, int64_t timed_steps) {
   const std::vector<SweepRun> runs = plan_sweep(opts);

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -393,7 +394,34 @@ std::vector<SweepRun> plan_sweep_checked(const SweepOptions& opts) {
 
 }  // namespace
 
-int run_sweep(const SweepOptions& opts) {
+pid_t start_sweep_child(const std::string& self_exe, const std::string& dir, int64_t steps) {
+  const std::string steps_text = std::to_string(steps);
+  const std::string log = dir + "/train.log";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    // Which host (and MPI rank, in a distributed sweep) ran this part of the run.
+    char host[256] = "?";
+    gethostname(host, sizeof host - 1);
+    const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
+    if (rank == nullptr) rank = std::getenv("PMI_RANK");
+    std::fprintf(stderr, "[sweep] training to step %s on host %s%s%s\n", steps_text.c_str(), host,
+                 rank ? ", MPI rank " : "", rank ? rank : "");
+    std::fflush(stderr);
+    // --restart: a run of this sweep that lost its checkpoint (or never wrote one) starts over
+    execl(self_exe.c_str(), self_exe.c_str(), "train", "--resume", dir.c_str(), "--restart",
+          "--steps", steps_text.c_str(), "-q", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  if (pid < 0) throw Error("cannot start a worker process (fork failed)");
+  return pid;
+}
+
+int run_sweep(const SweepOptions& opts, RemoteWorkers* remote) {
   std::vector<SweepRun> runs = plan_sweep(opts);
   const YAML::Node grid = load_grid(opts.grid_file);
   if (opts.dry_run) {
@@ -425,6 +453,8 @@ int run_sweep(const SweepOptions& opts) {
     }
   }
   std::map<pid_t, size_t> running;
+  std::map<int, size_t> remote_running;  // worker → run
+  std::vector<int> idle_workers;
   int failed = 0;
   size_t next = 0;
   g_sweep_signal = 0;
@@ -437,31 +467,57 @@ int run_sweep(const SweepOptions& opts) {
   int64_t start_steps = -1;
   auto last_print = start - std::chrono::seconds(10);
 
-  while (next < queue.size() || !running.empty()) {
+  // A finished run: its status, and the manifest rewritten.
+  auto finish_run = [&](SweepRun& r, bool ok, bool interrupted, const std::string& where) {
+    if (ok) {
+      r.status = "done";
+    } else if (interrupted || g_sweep_signal != 0) {
+      r.status = "partial";
+    } else {
+      r.status = "failed";
+      ++failed;
+      std::fprintf(stderr, "%srun %s failed%s; see %s/train.log\n", tty ? "\r\x1b[K" : "",
+                   r.dir.c_str(), where.c_str(), r.dir.c_str());
+    }
+    write_manifest(opts, grid, runs);
+  };
+  bool remote_interrupted = false;
+  while (next < queue.size() || !running.empty() || !remote_running.empty()) {
     while (g_sweep_signal == 0 && next < queue.size() && static_cast<int>(running.size()) < jobs) {
       SweepRun& r = runs[queue[next++]];
-      const std::string steps = std::to_string(r.config.trainer.total_steps);
-      const std::string log = r.dir + "/train.log";
-      const pid_t pid = fork();
-      if (pid == 0) {
-        const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-          dup2(fd, 1);
-          dup2(fd, 2);
-        }
-        // --restart: a run of this sweep that lost its checkpoint (or never wrote one) starts over
-        execl(opts.self_exe.c_str(), opts.self_exe.c_str(), "train", "--resume", r.dir.c_str(),
-              "--restart", "--steps", steps.c_str(), "-q", static_cast<char*>(nullptr));
-        _exit(127);
-      }
-      if (pid < 0) throw Error("cannot start a worker process (fork failed)");
-      running[pid] = &r - runs.data();
+      running[start_sweep_child(opts.self_exe, r.dir, r.config.trainer.total_steps)] =
+          &r - runs.data();
       r.status = "running";
     }
+    if (remote) {
+      // Reports from the remote workers: a finished run, then a request for the next.
+      while (auto rep = remote->poll()) {
+        if (rep->run >= 0) {
+          remote_running.erase(rep->worker);
+          SweepRun& r = runs[static_cast<size_t>(rep->run)];
+          finish_run(r, rep->status == 0 && !rep->interrupted, rep->interrupted,
+                     " on worker " + std::to_string(rep->worker));
+          if (rep->interrupted) remote_interrupted = true;  // the job is being stopped
+        }
+        idle_workers.push_back(rep->worker);
+      }
+      while (g_sweep_signal == 0 && !remote_interrupted && next < queue.size() &&
+             !idle_workers.empty()) {
+        const int w = idle_workers.back();
+        idle_workers.pop_back();
+        SweepRun& r = runs[queue[next++]];
+        remote->assign(w, static_cast<int64_t>(&r - runs.data()), r);
+        remote_running[w] = &r - runs.data();
+        r.status = "running";
+        write_manifest(opts, grid, runs);
+      }
+      if (remote_interrupted && next < queue.size()) next = queue.size();
+    }
     if (g_sweep_signal != 0) {
-      if (running.empty()) break;
+      if (running.empty() && remote_running.empty()) break;
       if (!forwarded) {
         for (auto& [pid, i] : running) kill(pid, SIGINT);  // workers checkpoint and stop
+        if (remote) remote->interrupt();
         forwarded = true;
       }
     }
@@ -470,21 +526,10 @@ int run_sweep(const SweepOptions& opts) {
     if (pid > 0 && running.count(pid)) {
       SweepRun& r = runs[running[pid]];
       running.erase(pid);
-      const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-      if (ok) {
-        r.status = "done";
-      } else if (g_sweep_signal != 0) {
-        r.status = "partial";
-      } else {
-        r.status = "failed";
-        ++failed;
-        std::fprintf(stderr, "%srun %s failed; see %s/train.log\n", tty ? "\r\x1b[K" : "",
-                     r.dir.c_str(), r.dir.c_str());
-      }
-      write_manifest(opts, grid, runs);
+      finish_run(r, WIFEXITED(status) && WEXITSTATUS(status) == 0, false, "");
       continue;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::this_thread::sleep_for(std::chrono::milliseconds(remote ? 50 : 200));
     const auto now = std::chrono::steady_clock::now();
     if (!opts.quiet && now - last_print > std::chrono::seconds(tty ? 1 : 30)) {
       last_print = now;
@@ -505,20 +550,21 @@ int run_sweep(const SweepOptions& opts) {
       std::fprintf(stderr,
                    "%s[sweep] %d/%zu runs done, %zu running, %d failed; %.0f%% of %ld steps, "
                    "%.0f steps/s, ETA %.0f s%s",
-                   tty ? "\r" : "", done, runs.size(), running.size(), failed,
-                   100.0 * steps / std::max<int64_t>(1, total_steps),
+                   tty ? "\r" : "", done, runs.size(), running.size() + remote_running.size(),
+                   failed, 100.0 * steps / std::max<int64_t>(1, total_steps),
                    static_cast<long>(total_steps), rate, eta, tty ? "\x1b[K" : "\n");
     }
   }
+  if (remote) remote->finish();
   std::signal(SIGINT, old_int);
   std::signal(SIGTERM, old_term);
   std::signal(SIGHUP, old_hup);
   write_manifest(opts, grid, runs);
   if (tty) std::fputs("\n", stderr);
-  if (g_sweep_signal != 0) {
+  if (g_sweep_signal != 0 || remote_interrupted) {
     throw Interrupted(
         "sweep interrupted; runs are checkpointed: run the same command again to resume",
-        g_sweep_signal);
+        g_sweep_signal != 0 ? static_cast<int>(g_sweep_signal) : SIGINT);
   }
   int done = 0;
   for (const auto& r : runs) done += r.status == "done";

@@ -27,6 +27,9 @@
 // folder at a time (a lock on OUT/.lock); a grid expands to at most 10,000 runs.
 #pragma once
 
+#include <sys/types.h>
+
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -60,7 +63,32 @@ struct SweepRun {
 // Expands the grid (with overrides) into runs and resolves every config; throws Error listing all
 // problems.
 std::vector<SweepRun> plan_sweep(const SweepOptions& opts);
-// Runs the sweep; returns the number of failed runs.
-int run_sweep(const SweepOptions& opts);
+// Workers beyond this process's own child processes (the MPI ranks of a distributed sweep,
+// sweep_mpi.h): run_sweep hands them runs as they ask for them and records what they report.
+class RemoteWorkers {
+ public:
+  struct Report {
+    int worker = -1;
+    int64_t run = -1;  // the run it finished, -1 when it only asks for one
+    int status = 0;    // the `ddpg train` child's exit status (0: done)
+    bool interrupted = false;
+  };
+  virtual ~RemoteWorkers() = default;
+  // A report from a worker that is now idle, if one came (does not block).
+  virtual std::optional<Report> poll() = 0;
+  // Gives idle `worker` run number `run` (its folder and steps).
+  virtual void assign(int worker, int64_t run, const SweepRun& r) = 0;
+  // Asks every busy worker to stop its run (it checkpoints and reports it partial).
+  virtual void interrupt() = 0;
+  // Tells every worker that no more runs will come, once it is idle (blocks until all were told).
+  virtual void finish() = 0;
+};
+
+// Runs the sweep; returns the number of failed runs. With `remote`, its workers take runs from
+// the same queue beside the `jobs` local ones.
+int run_sweep(const SweepOptions& opts, RemoteWorkers* remote = nullptr);
+// Runs one sweep run as a `ddpg train --resume DIR --restart --steps N -q` child of this process
+// (its output appended to DIR/train.log); returns its pid.
+pid_t start_sweep_child(const std::string& self_exe, const std::string& dir, int64_t steps);
 
 }  // namespace ddpg
