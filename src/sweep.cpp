@@ -397,21 +397,24 @@ std::vector<SweepRun> plan_sweep_checked(const SweepOptions& opts) {
 pid_t start_sweep_child(const std::string& self_exe, const std::string& dir, int64_t steps) {
   const std::string steps_text = std::to_string(steps);
   const std::string log = dir + "/train.log";
+  // Which host (and MPI rank, in a distributed sweep) runs this part of the run: the log's first
+  // line. (Composed before fork: the child only calls async-signal-safe functions until exec.)
+  char host[256] = "?";
+  gethostname(host, sizeof host - 1);
+  const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
+  if (rank == nullptr) rank = std::getenv("PMI_RANK");
+  const std::string banner = "[sweep] training to step " + steps_text + " on host " + host +
+                             (rank ? std::string(", MPI rank ") + rank : std::string()) + "\n";
   const pid_t pid = fork();
   if (pid == 0) {
     const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       dup2(fd, 1);
       dup2(fd, 2);
+      if (::write(2, banner.data(), banner.size()) < 0) {
+        // (a log that cannot be written shows up in the run's own output)
+      }
     }
-    // Which host (and MPI rank, in a distributed sweep) ran this part of the run.
-    char host[256] = "?";
-    gethostname(host, sizeof host - 1);
-    const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
-    if (rank == nullptr) rank = std::getenv("PMI_RANK");
-    std::fprintf(stderr, "[sweep] training to step %s on host %s%s%s\n", steps_text.c_str(), host,
-                 rank ? ", MPI rank " : "", rank ? rank : "");
-    std::fflush(stderr);
     // --restart: a run of this sweep that lost its checkpoint (or never wrote one) starts over
     execl(self_exe.c_str(), self_exe.c_str(), "train", "--resume", dir.c_str(), "--restart",
           "--steps", steps_text.c_str(), "-q", static_cast<char*>(nullptr));
