@@ -128,22 +128,19 @@ const float* Agent::load_obs(const std::vector<double>& obs) {
   return obs_scratch_.data();
 }
 
-const float* Agent::acting_params(bool& transposed) {
-  if (!act_packed_valid_ && ++acts_unchanged_ >= kPackAfterActs) {
-    const MlpShape& shape = engine_.actor_shape();
+void Agent::act(const std::vector<double>& obs, float* action) {
+  mlp_act(engine_.actor_shape(), actor_.data(), load_obs(obs), nullptr, 1, action,
+          act_scratch_.data());
+}
+
+void Agent::act_fixed(const std::vector<double>& obs, float* action) {
+  const MlpShape& shape = engine_.actor_shape();
+  if (!act_packed_valid_) {
     if (act_packed_.size() != shape.size()) act_packed_ = FloatBuffer(shape.size());
     mlp_pack_act(shape, actor_.data(), act_packed_.data());
     act_packed_valid_ = true;
   }
-  transposed = act_packed_valid_;
-  return transposed ? act_packed_.data() : actor_.data();
-}
-
-void Agent::act(const std::vector<double>& obs, float* action) {
-  const float* x = load_obs(obs);
-  bool transposed = false;
-  const float* params = acting_params(transposed);
-  mlp_act(engine_.actor_shape(), params, x, nullptr, 1, action, act_scratch_.data(), transposed);
+  mlp_act(shape, act_packed_.data(), load_obs(obs), nullptr, 1, action, act_scratch_.data(), true);
 }
 
 void Agent::act_rows(const std::vector<const std::vector<double>*>& obs,
@@ -158,10 +155,8 @@ void Agent::act_rows(const std::vector<const std::vector<double>*>& obs,
     }
     load_obs_into(*obs[i], obs_normalizer(), rows_scratch_.data() + i * obs_dim_);
   }
-  bool transposed = false;
-  const float* params = acting_params(transposed);
-  mlp_act(engine_.actor_shape(), params, rows_scratch_.data(), nullptr, static_cast<int>(n),
-          actions.data(), act_scratch_.data(), transposed);
+  mlp_act(engine_.actor_shape(), actor_.data(), rows_scratch_.data(), nullptr, static_cast<int>(n),
+          actions.data(), act_scratch_.data());
 }
 
 void Agent::perturb(float* dst, const float* src, double sigma, bool per_matrix) {

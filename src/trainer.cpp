@@ -111,7 +111,8 @@ class Evaluation {
   // evaluation on the schedule counts for the best (and saves policy_best.bin): a resumed run
   // drops the row of an off-schedule final one.
   EvalResult run(Agent& agent, int64_t step, bool on_schedule, RunFiles& files) {
-    Policy policy = [&agent](const std::vector<double>& obs, float* a) { agent.act(obs, a); };
+    // (act_fixed: the actor stays the same over the evaluation's episodes)
+    Policy policy = [&agent](const std::vector<double>& obs, float* a) { agent.act_fixed(obs, a); };
     const EvalResult r = evaluate(policy, *env_, cfg_.trainer.eval_episodes,
                                   Rng::derive(cfg_.trainer.seed, kEvalStream));
     last_step = step;

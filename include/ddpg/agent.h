@@ -80,11 +80,13 @@ class Agent {
   // Networks are initialised (mlp_init) from an Rng seeded with `seed`.
   Agent(const AgentConfig& cfg, int obs_dim, int act_dim, uint64_t seed);
 
-  // π(s) for one observation, written as act_dim floats in [-1, 1]. After kPackAfterActs acts with
-  // an unchanged actor (evaluation, a run that acts many times between updates), acts read a
-  // transposed copy of it (mlp_pack_act), made then and dropped when the actor changes.
+  // π(s) for one observation, written as act_dim floats in [-1, 1] (the training loop's act).
   void act(const std::vector<double>& obs, float* action);
-  static constexpr int kPackAfterActs = 16;
+  // The same π(s) for a policy that stays fixed over many calls (evaluation): on a transposed copy
+  // of the actor (mlp_pack_act), made on the first call after the actor changed. Its sums run in
+  // another order than act()'s, so the two differ in the last bits; which one a caller uses never
+  // depends on history, so runs stay deterministic and resume exactly.
+  void act_fixed(const std::vector<double>& obs, float* action);
   // π(s) for several observations in one pass of the float kernels; `actions` gets n × act_dim.
   void act_rows(const std::vector<const std::vector<double>*>& obs, std::vector<float>& actions);
 
@@ -140,13 +142,7 @@ class Agent {
   void adapt_param_noise(const Batch& b);
   // Loads one observation (normalised when configured) into obs_scratch_.
   const float* load_obs(const std::vector<double>& obs);
-  // The actor's parameters for acting: the transposed copy once the actor has been unchanged for
-  // kPackAfterActs acts (`transposed` set), else the actor itself.
-  const float* acting_params(bool& transposed);
-  void actor_changed() {
-    act_packed_valid_ = false;
-    acts_unchanged_ = 0;
-  }
+  void actor_changed() { act_packed_valid_ = false; }
 
   AgentConfig cfg_;
   int obs_dim_, act_dim_;
@@ -158,11 +154,10 @@ class Agent {
   int target_eps_rows_ = 0;
   Batch batch_;
   std::vector<float> obs_scratch_, act_scratch_;  // act(): one observation, layer scratch
-  FloatBuffer act_packed_;                        // acting_params(): the transposed copy
-  bool act_packed_valid_ = false;
-  int acts_unchanged_ = 0;
-  std::vector<float> rows_scratch_;       // act_rows(), adaptation: rows of observations
-  std::vector<float> adapt_a_, adapt_b_;  // adaptation: actions of π and of the copy
+  FloatBuffer act_packed_;                        // act_fixed(): the transposed copy
+  bool act_packed_valid_ = false;                 // ... of the actor as it is now
+  std::vector<float> rows_scratch_;               // act_rows(), adaptation: rows of observations
+  std::vector<float> adapt_a_, adapt_b_;          // adaptation: actions of π and of the copy
   ObsNormalizer obs_norm_;
   std::vector<float> norm_mean_, norm_inv_std_;  // float copies of the statistics
   bool norm_dirty_ = true;
