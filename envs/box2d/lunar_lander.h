@@ -46,6 +46,9 @@ class LunarLander : public Box2dEnv {
 
   explicit LunarLander(EnvOptions& options);
   ~LunarLander() override;
+  // (not copyable or movable: the contact listener points back at this env)
+  LunarLander(const LunarLander&) = delete;
+  LunarLander& operator=(const LunarLander&) = delete;
 
   // State for tests (valid after reset).
   const b2Body* lander() const { return lander_; }
