@@ -372,53 +372,43 @@ BenchFigures bench_env(const std::string& env_id, double seconds, int num_envs, 
   BenchFigures figures;
   const double env_rate = rate(run_env);
   figures.push_back({"env_steps_per_s", env_rate});
-  if (auto* mj = dynamic_cast<MujocoEnv*>(env.get())) {
-    // The same model, stepped bare: frame_skip × mj_step per env step and nothing else, with the
-    // same actions and the episode lengths the env had (a fallen robot steps slower than a
-    // standing one, so the two loops must visit the same kind of states).
-    const mjModel* m = mj->model();
-    mjData* d = mj_makeData(m);
-    const int skip = mj->frame_skip();
-    if (episode_lengths.empty()) episode_lengths.push_back(spec.max_episode_steps);
+  // The env's physics stepped bare: `step(action)` per env step with the same actions, and
+  // `reset()` at the episode lengths the env had, so that both loops visit the same kind of states
+  // (a fallen robot steps slower than a standing one, a resting Box2D body faster).
+  if (episode_lengths.empty()) episode_lengths.push_back(spec.max_episode_steps);
+  auto bare_rate = [&](auto&& reset, auto&& step) {
     int64_t j = 0, in_episode = 0;
     size_t episode = 0;
-    auto run_raw = [&](int64_t n) {
+    return rate([&](int64_t n) {
       for (int64_t i = 0; i < n; ++i, ++j) {
-        if (in_episode == 0) mj_resetData(m, d);
-        const auto& a = actions[j % kActions];
-        for (int u = 0; u < m->nu; ++u) d->ctrl[u] = a[u];
-        for (int s = 0; s < skip; ++s) mj_step(m, d);
+        if (in_episode == 0) reset();
+        step(actions[j % kActions]);
         if (++in_episode == episode_lengths[episode % episode_lengths.size()]) {
           in_episode = 0;
           ++episode;
         }
       }
-    };
-    const double raw_rate = rate(run_raw);
+    });
+  };
+  if (auto* mj = dynamic_cast<MujocoEnv*>(env.get())) {
+    // The same model: frame_skip × mj_step per env step and nothing else.
+    const mjModel* m = mj->model();
+    mjData* d = mj_makeData(m);
+    const int skip = mj->frame_skip();
+    const double raw_rate = bare_rate([&] { mj_resetData(m, d); },
+                                      [&](const std::vector<double>& a) {
+                                        for (int u = 0; u < m->nu; ++u) d->ctrl[u] = a[u];
+                                        for (int s = 0; s < skip; ++s) mj_step(m, d);
+                                      });
     mj_deleteData(d);
     figures.push_back({"raw_steps_per_s", raw_rate});
     figures.push_back({"ratio", env_rate / raw_rate});
     figures.push_back({"frame_skip", static_cast<double>(skip)});
   } else if (auto* box = dynamic_cast<Box2dEnv*>(env.get())) {
-    // The same worlds, stepped bare: per env step the same action applied to the bodies and one
-    // b2World::Step (no observation, lidar or reward), and a reset at the episode lengths the env
-    // had, so that both loops spend their steps in the same kind of episode (a resting body steps
-    // cheaply).
-    if (episode_lengths.empty()) episode_lengths.push_back(spec.max_episode_steps);
-    int64_t j = 0, in_episode = 0;
-    size_t episode = 0;
-    auto run_raw = [&](int64_t n) {
-      for (int64_t i = 0; i < n; ++i) {
-        if (in_episode == 0) box->reset();
-        box->step_world(actions[j % kActions]);
-        ++j;
-        if (++in_episode == episode_lengths[episode % episode_lengths.size()]) {
-          in_episode = 0;
-          ++episode;
-        }
-      }
-    };
-    const double raw_rate = rate(run_raw);
+    // The same worlds: the action applied to the bodies and one b2World::Step per env step (no
+    // observation, lidar or reward).
+    const double raw_rate =
+        bare_rate([&] { box->reset(); }, [&](const std::vector<double>& a) { box->step_world(a); });
     figures.push_back({"raw_steps_per_s", raw_rate});
     figures.push_back({"ratio", env_rate / raw_rate});
   }
