@@ -260,38 +260,20 @@ void BipedalWalker::create_walker() {
     b2Body* upper = world_->CreateBody(&bd);
     leg_fd.shape = &upper_shape;
     upper->CreateFixture(&leg_fd);
-    b2RevoluteJointDef hip;
-    hip.bodyA = hull_;
-    hip.bodyB = upper;
-    hip.localAnchorA.Set(0.0f, static_cast<float>(kLegDown));
-    hip.localAnchorB.Set(0.0f, static_cast<float>(kLegH / 2));
-    hip.enableMotor = true;
-    hip.enableLimit = true;
-    hip.maxMotorTorque = static_cast<float>(kMotorsTorque);
-    hip.motorSpeed = static_cast<float>(i);
-    hip.lowerAngle = -0.8f;
-    hip.upperAngle = 1.1f;
+    joints_[2 * side] =
+        add_motor_joint(hull_, b2Vec2(0.0f, static_cast<float>(kLegDown)), upper,
+                        b2Vec2(0.0f, static_cast<float>(kLegH / 2)), kMotorsTorque, i, -0.8, 1.1);
     legs_[2 * side] = upper;
-    joints_[2 * side] = static_cast<b2RevoluteJoint*>(world_->CreateJoint(&hip));
 
     bd.position.Set(static_cast<float>(init_x),
                     static_cast<float>(init_y - kLegH * 3 / 2 - kLegDown));
     b2Body* lower = world_->CreateBody(&bd);
     leg_fd.shape = &lower_shape;
     lower->CreateFixture(&leg_fd);
-    b2RevoluteJointDef knee;
-    knee.bodyA = upper;
-    knee.bodyB = lower;
-    knee.localAnchorA.Set(0.0f, static_cast<float>(-kLegH / 2));
-    knee.localAnchorB.Set(0.0f, static_cast<float>(kLegH / 2));
-    knee.enableMotor = true;
-    knee.enableLimit = true;
-    knee.maxMotorTorque = static_cast<float>(kMotorsTorque);
-    knee.motorSpeed = 1.0f;
-    knee.lowerAngle = -1.6f;
-    knee.upperAngle = -0.1f;
+    joints_[2 * side + 1] = add_motor_joint(upper, b2Vec2(0.0f, static_cast<float>(-kLegH / 2)),
+                                            lower, b2Vec2(0.0f, static_cast<float>(kLegH / 2)),
+                                            kMotorsTorque, 1.0, -1.6, -0.1);
     legs_[2 * side + 1] = lower;
-    joints_[2 * side + 1] = static_cast<b2RevoluteJoint*>(world_->CreateJoint(&knee));
   }
 }
 

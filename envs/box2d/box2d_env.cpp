@@ -6,6 +6,23 @@
 
 namespace ddpg {
 
+b2RevoluteJoint* Box2dEnv::add_motor_joint(b2Body* a, b2Vec2 anchor_a, b2Body* b, b2Vec2 anchor_b,
+                                           double max_torque, double speed, double lower,
+                                           double upper) {
+  b2RevoluteJointDef def;
+  def.bodyA = a;
+  def.bodyB = b;
+  def.localAnchorA = anchor_a;
+  def.localAnchorB = anchor_b;
+  def.enableMotor = true;
+  def.enableLimit = true;
+  def.maxMotorTorque = static_cast<float>(max_torque);
+  def.motorSpeed = static_cast<float>(speed);
+  def.lowerAngle = static_cast<float>(lower);
+  def.upperAngle = static_cast<float>(upper);
+  return static_cast<b2RevoluteJoint*>(world_->CreateJoint(&def));
+}
+
 void Box2dEnv::do_reset() {
   episode_rng_ = rng_.state();
   actions_.clear();

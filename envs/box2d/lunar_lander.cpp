@@ -159,19 +159,10 @@ void LunarLander::build_episode() {
     leg_fixture.filter.categoryBits = 0x0020;
     leg_fixture.filter.maskBits = 0x001;
     leg->CreateFixture(&leg_fixture);
-    b2RevoluteJointDef rjd;
-    rjd.bodyA = lander_;
-    rjd.bodyB = leg;
-    rjd.localAnchorA.Set(0.0f, 0.0f);
-    rjd.localAnchorB.Set(static_cast<float>(i * kLegAway / kScale),
-                         static_cast<float>(kLegDown / kScale));
-    rjd.enableMotor = true;
-    rjd.enableLimit = true;
-    rjd.maxMotorTorque = static_cast<float>(kLegSpringTorque);
-    rjd.motorSpeed = static_cast<float>(0.3 * i);
-    rjd.lowerAngle = static_cast<float>(i == -1 ? 0.9 - 0.5 : -0.9);
-    rjd.upperAngle = static_cast<float>(i == -1 ? 0.9 : -0.9 + 0.5);
-    world_->CreateJoint(&rjd);
+    add_motor_joint(
+        lander_, b2Vec2(0.0f, 0.0f), leg,
+        b2Vec2(static_cast<float>(i * kLegAway / kScale), static_cast<float>(kLegDown / kScale)),
+        kLegSpringTorque, 0.3 * i, i == -1 ? 0.9 - 0.5 : -0.9, i == -1 ? 0.9 : -0.9 + 0.5);
     legs_[k] = leg;
   }
 
