@@ -456,8 +456,6 @@ int run_sweep(const SweepOptions& opts, RemoteWorkers* remote) {
     }
   }
   std::map<pid_t, size_t> running;
-  std::map<int, size_t> remote_running;  // worker → run
-  std::vector<int> idle_workers;
   int failed = 0;
   size_t next = 0;
   g_sweep_signal = 0;
@@ -485,7 +483,8 @@ int run_sweep(const SweepOptions& opts, RemoteWorkers* remote) {
     write_manifest(opts, grid, runs);
   };
   bool remote_interrupted = false;
-  while (next < queue.size() || !running.empty() || !remote_running.empty()) {
+  const auto remote_busy = [&] { return remote ? remote->busy() : 0; };
+  while (next < queue.size() || !running.empty() || remote_busy() > 0) {
     while (g_sweep_signal == 0 && next < queue.size() && static_cast<int>(running.size()) < jobs) {
       SweepRun& r = runs[queue[next++]];
       running[start_sweep_child(opts.self_exe, r.dir, r.config.trainer.total_steps)] =
@@ -496,28 +495,24 @@ int run_sweep(const SweepOptions& opts, RemoteWorkers* remote) {
       // Reports from the remote workers: a finished run, then a request for the next.
       while (auto rep = remote->poll()) {
         if (rep->run >= 0) {
-          remote_running.erase(rep->worker);
           SweepRun& r = runs[static_cast<size_t>(rep->run)];
           finish_run(r, rep->status == 0 && !rep->interrupted, rep->interrupted,
                      " on worker " + std::to_string(rep->worker));
           if (rep->interrupted) remote_interrupted = true;  // the job is being stopped
         }
-        idle_workers.push_back(rep->worker);
       }
-      while (g_sweep_signal == 0 && !remote_interrupted && next < queue.size() &&
-             !idle_workers.empty()) {
-        const int w = idle_workers.back();
-        idle_workers.pop_back();
+      while (g_sweep_signal == 0 && !remote_interrupted && next < queue.size()) {
+        const std::optional<int> w = remote->idle_worker();
+        if (!w) break;
         SweepRun& r = runs[queue[next++]];
-        remote->assign(w, static_cast<int64_t>(&r - runs.data()), r);
-        remote_running[w] = &r - runs.data();
+        remote->assign(*w, static_cast<int64_t>(&r - runs.data()), r);
         r.status = "running";
         write_manifest(opts, grid, runs);
       }
       if (remote_interrupted && next < queue.size()) next = queue.size();
     }
     if (g_sweep_signal != 0) {
-      if (running.empty() && remote_running.empty()) break;
+      if (running.empty() && remote_busy() == 0) break;
       if (!forwarded) {
         for (auto& [pid, i] : running) kill(pid, SIGINT);  // workers checkpoint and stop
         if (remote) remote->interrupt();
@@ -553,8 +548,8 @@ int run_sweep(const SweepOptions& opts, RemoteWorkers* remote) {
       std::fprintf(stderr,
                    "%s[sweep] %d/%zu runs done, %zu running, %d failed; %.0f%% of %ld steps, "
                    "%.0f steps/s, ETA %.0f s%s",
-                   tty ? "\r" : "", done, runs.size(), running.size() + remote_running.size(),
-                   failed, 100.0 * steps / std::max<int64_t>(1, total_steps),
+                   tty ? "\r" : "", done, runs.size(), running.size() + remote_busy(), failed,
+                   100.0 * steps / std::max<int64_t>(1, total_steps),
                    static_cast<long>(total_steps), rate, eta, tty ? "\x1b[K" : "\n");
     }
   }

@@ -50,6 +50,13 @@ class MpiWorkers : public RemoteWorkers {
     return r;
   }
 
+  std::optional<int> idle_worker() const override {
+    if (idle_.empty()) return std::nullopt;
+    return *idle_.begin();
+  }
+
+  int busy() const override { return static_cast<int>(busy_.size()); }
+
   void assign(int worker, int64_t run, const SweepRun& r) override {
     const std::string text =
         std::to_string(run) + "\n" + std::to_string(r.config.trainer.total_steps) + "\n" + r.dir;

@@ -76,6 +76,10 @@ class RemoteWorkers {
   virtual ~RemoteWorkers() = default;
   // A report from a worker that is now idle, if one came (does not block).
   virtual std::optional<Report> poll() = 0;
+  // A worker that has reported and waits for a run, if any.
+  virtual std::optional<int> idle_worker() const = 0;
+  // Workers running a run now.
+  virtual int busy() const = 0;
   // Gives idle `worker` run number `run` (its folder and steps).
   virtual void assign(int worker, int64_t run, const SweepRun& r) = 0;
   // Asks every busy worker to stop its run (it checkpoints and reports it partial).
