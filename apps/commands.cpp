@@ -24,6 +24,7 @@
 #include "ddpg/rollout.h"
 #include "ddpg/sweep_mpi.h"
 #include "ddpg/trainer.h"
+#include "src/distributed.h"
 
 namespace ddpg::cli {
 namespace {
@@ -65,8 +66,11 @@ ConfigSources with_default_preset(ConfigSources src) {
 
 }  // namespace
 
-int cmd_train(const TrainArgs& args) {
+namespace {
+
+int train_once(const TrainArgs& args, ActorLinks* actors) {
   TrainOptions opts;
+  opts.actors = actors;
   opts.quiet = args.quiet;
   opts.show_progress = !args.quiet;
   if (args.restart && args.resume.empty()) {
@@ -100,6 +104,17 @@ int cmd_train(const TrainArgs& args) {
   const TrainSummary s = train_new(cfg, dir, opts);
   print_summary(s, cfg.env.id);
   return 0;
+}
+
+}  // namespace
+
+int cmd_train(const TrainArgs& args) {
+  // Under an MPI launcher: rank 0 is this command (the learner of a trainer.distributed = actors
+  // run), the other ranks its actors.
+  if (launched_by_mpi()) {
+    return train_mpi([&](ActorLinks* actors) { return train_once(args, actors); });
+  }
+  return train_once(args, nullptr);
 }
 
 int cmd_eval(const EvalArgs& args) {

@@ -100,6 +100,18 @@ void Agent::observe(const std::vector<double>& obs) {
   norm_dirty_ = true;
 }
 
+void Agent::merge_observations(const ObsNormalizer& seen) {
+  if (!cfg_.obs_norm) return;
+  obs_norm_.merge(seen);
+  norm_dirty_ = true;
+}
+
+void Agent::set_observation_stats(const ObsNormalizer& stats) {
+  if (!cfg_.obs_norm) return;
+  obs_norm_ = stats;
+  norm_dirty_ = true;
+}
+
 void Agent::refresh_norm() {
   if (!norm_dirty_) return;
   obs_norm_.affine(norm_mean_.data(), norm_inv_std_.data());

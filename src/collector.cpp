@@ -27,7 +27,7 @@ void Collector::start(Agent& agent, uint64_t env_seed, uint64_t noise_seed) {
     sl.nstep = std::make_unique<NStepAccumulator>(cfg_.agent.n_step, cfg_.agent.gamma, sp.obs_dim,
                                                   sp.act_dim);
     sl.action.resize(sp.act_dim);
-    agent.observe(pool_->env(i).reset(i == 0 ? env_seed : Rng::derive(env_seed, i)));
+    observe(pool_->env(i).reset(i == 0 ? env_seed : Rng::derive(env_seed, i)));
     sl.noise->reset();
   }
 }
@@ -98,7 +98,7 @@ void Collector::store(ReplayBuffer& replay, const std::function<void()>& counted
     const bool done = r.terminated || r.truncated;
     const std::vector<double>& next_obs = done ? pool_->final_obs(i) : pool_->env(i).obs();
     sl.nstep->add(sl.obs, sl.action.data(), r.reward, next_obs, r.terminated, done, replay);
-    agent_->observe(next_obs);
+    observe(next_obs);
     counted();
     sl.episode_return += r.reward;
     ++sl.episode_length;
@@ -106,7 +106,7 @@ void Collector::store(ReplayBuffer& replay, const std::function<void()>& counted
     ended(sl.episode_return, sl.episode_length);
     sl.episode_return = 0;
     sl.episode_length = 0;
-    agent_->observe(pool_->env(i).obs());  // the pool already reset the env
+    observe(pool_->env(i).obs());  // the pool already reset the env
     sl.noise->reset();
     agent_->resample_perturbation();  // parameter noise: a new θ̃ per episode
   }

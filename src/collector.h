@@ -45,6 +45,10 @@ class Collector {
   void store(ReplayBuffer& replay, const std::function<void()>& counted,
              const std::function<void(double, int64_t)>& ended);
 
+  // Distributed actors: every observation shown to the agent is also added to `tap` (the
+  // statistics the actor sends the learner). Set before start().
+  void set_observation_tap(ObsNormalizer* tap) { tap_ = tap; }
+
   Rng& action_rng() { return action_rng_; }
   // Each env's state (episode so far, physics and RNG, noise, n-step window), for checkpoints.
   void save(ArchiveWriter& out) const;
@@ -59,8 +63,13 @@ class Collector {
     int64_t episode_length = 0;
     double episode_return = 0;
   };
+  void observe(const std::vector<double>& obs) {
+    agent_->observe(obs);
+    if (tap_) tap_->update(obs);
+  }
   const Config& cfg_;
   Agent* agent_ = nullptr;
+  ObsNormalizer* tap_ = nullptr;
   std::unique_ptr<EnvPool> pool_;
   std::vector<Slot> slots_;
   std::vector<std::vector<double>> env_actions_;

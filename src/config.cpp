@@ -301,6 +301,17 @@ std::vector<FieldRef> config_fields(Config& c) {
       {"trainer", "num_envs", "envs stepped together (thread pool)", &t.num_envs, 1, 1024},
       {"trainer", "async_collect", "step envs while the previous step's updates run",
        &t.async_collect},
+      {"trainer",
+       "distributed",
+       "actors: one learner and K-1 actor ranks under mpirun -np K",
+       &t.distributed,
+       -kInf,
+       kInf,
+       {"none", "actors"}},
+      {"trainer", "actor_batch", "env steps per actor message (distributed)", &t.actor_batch, 1,
+       1e6},
+      {"trainer", "refresh_every", "updates between actor parameter refreshes (distributed)",
+       &t.refresh_every, 1, 1e9},
       {"env", "id", "env id (see 'ddpg envs')", &c.env.id},
   };
   return f;
@@ -461,6 +472,18 @@ void validate(const Config& cfg, ConfigErrors& errors) {
     errors.add(
         "trainer.gradient_steps = 0 would never update the agent (use a count >= 1, or -1 for one "
         "update per env step since the previous update phase)");
+  }
+  if (c.trainer.distributed == "actors") {
+    if (c.noise.type == "param") {
+      errors.add(
+          "noise.type = param is not supported with trainer.distributed = actors (the adaptive "
+          "scale needs the learner's batches on the actors); use gaussian or ou noise");
+    }
+    if (c.trainer.async_collect) {
+      errors.add(
+          "trainer.async_collect does not apply with trainer.distributed = actors (the actors "
+          "always step beside the learner's updates); set it to false");
+    }
   }
   if (c.agent.batch_size > c.agent.buffer_size) {
     errors.add("agent.batch_size (" + std::to_string(c.agent.batch_size) +

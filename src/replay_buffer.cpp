@@ -33,6 +33,18 @@ void ReplayBuffer::add(const std::vector<double>& obs, const float* action, doub
   if (size_ < capacity_) ++size_;
 }
 
+void ReplayBuffer::add(const float* obs, const float* action, float reward, const float* next_obs,
+                       bool terminated, float discount) {
+  std::memcpy(obs_.get() + next_ * obs_dim_, obs, sizeof(float) * obs_dim_);
+  std::memcpy(next_obs_.get() + next_ * obs_dim_, next_obs, sizeof(float) * obs_dim_);
+  std::memcpy(action_.get() + next_ * act_dim_, action, sizeof(float) * act_dim_);
+  reward_[next_] = reward;
+  terminated_[next_] = terminated ? 1.0f : 0.0f;
+  discount_[next_] = discount;
+  next_ = (next_ + 1) % capacity_;
+  if (size_ < capacity_) ++size_;
+}
+
 void ReplayBuffer::sample_indices(Rng& rng, int n, std::vector<int64_t>& indices) const {
   indices.resize(n);
   for (int i = 0; i < n; ++i) indices[i] = static_cast<int64_t>(rng.below(size_));

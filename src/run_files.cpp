@@ -57,15 +57,16 @@ std::string format_duration(double s) {
 
 nlohmann::json provenance(const Config& cfg) {
   const BuildInfo& b = build_info();
-  return {
-      {"commit", b.commit},
-      {"commit_dirty", b.dirty},
-      {"build_type", b.build_type},
-      {"compiler", b.compiler},
-      {"cpu", cpu_model()},
-      {"cores", std::thread::hardware_concurrency()},
-      {"threads", cfg.trainer.threads > 0 ? cfg.trainer.threads
-                                          : static_cast<int>(std::thread::hardware_concurrency())}};
+  return {{"commit", b.commit},
+          {"commit_dirty", b.dirty},
+          {"build_type", b.build_type},
+          {"compiler", b.compiler},
+          {"cpu", cpu_model()},
+          {"cores", std::thread::hardware_concurrency()},
+          {"threads", cfg.trainer.threads > 0 ? cfg.trainer.threads
+                      : cfg.trainer.distributed == "actors"
+                          ? 1  // (the learner: one rank per core)
+                          : static_cast<int>(std::thread::hardware_concurrency())}};
 }
 
 void write_meta(const Config& cfg, const std::string& dir) {

@@ -405,6 +405,20 @@ pid_t start_sweep_child(const std::string& self_exe, const std::string& dir, int
   if (rank == nullptr) rank = std::getenv("PMI_RANK");
   const std::string banner = "[sweep] training to step " + steps_text + " on host " + host +
                              (rank ? std::string(", MPI rank ") + rank : std::string()) + "\n";
+  // The run is a process of its own, not a rank of this sweep's MPI job: its environment drops
+  // the launcher's variables (else `ddpg train` would take itself for a distributed run's rank).
+  std::vector<std::string> env_text;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string v = *e;
+    if (v.rfind("OMPI_", 0) == 0 || v.rfind("PMIX_", 0) == 0 || v.rfind("PMI_", 0) == 0) continue;
+    env_text.push_back(v);
+  }
+  std::vector<char*> envp;
+  for (std::string& v : env_text) envp.push_back(v.data());
+  envp.push_back(nullptr);
+  const char* const argv[] = {self_exe.c_str(),   "train",     "--resume",
+                              dir.c_str(),        "--restart", "--steps",
+                              steps_text.c_str(), "-q",        nullptr};
   const pid_t pid = fork();
   if (pid == 0) {
     const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -416,8 +430,7 @@ pid_t start_sweep_child(const std::string& self_exe, const std::string& dir, int
       }
     }
     // --restart: a run of this sweep that lost its checkpoint (or never wrote one) starts over
-    execl(self_exe.c_str(), self_exe.c_str(), "train", "--resume", dir.c_str(), "--restart",
-          "--steps", steps_text.c_str(), "-q", static_cast<char*>(nullptr));
+    execve(self_exe.c_str(), const_cast<char* const*>(argv), envp.data());
     _exit(127);
   }
   if (pid < 0) throw Error("cannot start a worker process (fork failed)");

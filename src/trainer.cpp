@@ -11,6 +11,7 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "ddpg/agent.h"
@@ -18,6 +19,7 @@
 #include "ddpg/evaluate.h"
 #include "ddpg/replay_buffer.h"
 #include "src/collector.h"
+#include "src/distributed.h"
 #include "src/run_files.h"
 
 namespace ddpg {
@@ -50,9 +52,9 @@ std::string fmt(const char* f, double v) {
 }
 
 int threads_of(const Config& cfg) {
-  return cfg.trainer.threads > 0
-             ? cfg.trainer.threads
-             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (cfg.trainer.threads > 0) return cfg.trainer.threads;
+  if (cfg.trainer.distributed == "actors") return 1;  // MPI places one rank per core
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
 // MemAvailable of /proc/meminfo in bytes (0 when unknown).
@@ -249,6 +251,138 @@ class Loop {
     return finish();
   }
 
+  // The learner of a distributed run (distributed.h): the same algorithm as run(), with the env
+  // steps coming from the actors' batches. Per batch, in arrival order: its observation statistics,
+  // transitions and finished episodes go in; the update phases its env steps crossed run (the
+  // updates it owes); evaluation and checkpoint when due; then the answer to its actor, with new
+  // parameters every trainer.refresh_every updates.
+  TrainSummary run_learner(ActorLinks& links) {
+    const TrainerConfig& t = cfg_.trainer;
+    const bool tty = opts_.show_progress && ::isatty(2);
+    start_time_ = Clock::now();
+    start_step_ = step_;
+    episode_start_step_ = step_;
+    status_.start(step_);
+    auto last_line = Clock::now() - std::chrono::seconds(10);
+    g_stop_signal = 0;
+    auto old_int = std::signal(SIGINT, on_signal);
+    auto old_term = std::signal(SIGTERM, on_signal);
+    auto old_hup = std::signal(SIGHUP, on_signal);
+    const bool per_episode = t.update_unit == "episode";
+    const int64_t update_after = t.update_after >= 0 ? t.update_after : t.learning_starts;
+    const int actors = links.actors();
+    // The actors' seeds take the step as salt: a resumed run's actors play new episodes.
+    links.start(cfg_, static_cast<uint64_t>(step_), step_, *agent_);
+    std::vector<int64_t> sent(static_cast<size_t>(actors) + 1, agent_->updates());
+    dist_ = DistStats{};
+    dist_.actor_steps.assign(static_cast<size_t>(actors) + 1, 0);
+    bool stopping = false, interrupted = false;
+    int stopped = 0;
+    ActorBatch b;
+    const size_t width = 2 * static_cast<size_t>(replay_->obs_dim()) + replay_->act_dim() + 3;
+    while (stopped < actors) {
+      auto t0 = Clock::now();
+      const bool got = links.receive(b, stopping ? nullptr : &g_stop_signal);
+      auto t1 = Clock::now();
+      dist_.wait_s += std::chrono::duration<double>(t1 - t0).count();
+      if (!got) {  // stopped (a signal) while waiting for a batch
+        stopping = interrupted = true;
+        save_checkpoint();
+        continue;
+      }
+      if (stopping) {  // an actor's last batch: not needed
+        links.reply(b.actor, true, step_, nullptr);
+        ++stopped;
+        continue;
+      }
+      // in: observation statistics, transitions, episodes
+      if (b.has_seen) agent_->merge_observations(b.seen);
+      const float* row = b.data.data();
+      const int od = replay_->obs_dim(), ad = replay_->act_dim();
+      for (int64_t i = 0; i < b.rows; ++i, row += width) {
+        replay_->add(row, row + od, row[od + ad], row + od + ad + 1, row[2 * od + ad + 1] != 0.0f,
+                     row[2 * od + ad + 2]);
+      }
+      const int64_t step_before = step_, episodes_before = episode_;
+      for (const EpisodeEnd& e : b.episodes) {
+        step_ = step_before + e.at;
+        log_episode(e.ret, e.length);
+      }
+      step_ = step_before + b.env_steps;
+      steps_since_phase_ += b.env_steps;
+      dist_.batches += 1;
+      dist_.actor_steps[static_cast<size_t>(b.actor)] += b.env_steps;
+      const int64_t lag = agent_->updates() - b.version;
+      dist_.lag_sum += static_cast<double>(lag) * b.env_steps;
+      dist_.lag_max = std::max(dist_.lag_max, lag);
+      t0 = Clock::now();
+      dist_.ingest_s += std::chrono::duration<double>(t0 - t1).count();
+      // learn: the update phases these env steps crossed, as run() makes them one vector step at
+      // a time; those before update_after make no updates
+      const int64_t phases = per_episode
+                                 ? episode_ / t.update_every - episodes_before / t.update_every
+                                 : step_ / t.update_every - step_before / t.update_every;
+      if (phases > 0) {
+        const int64_t from = std::max(step_before, update_after - 1);
+        const int64_t due = per_episode    ? phases
+                            : step_ > from ? step_ / t.update_every - from / t.update_every
+                                           : 0;
+        const int64_t updates = t.gradient_steps > 0
+                                    ? due * t.gradient_steps
+                                    : (due > 0 ? std::min(steps_since_phase_, step_ - from) : 0);
+        steps_since_phase_ = 0;
+        if (step_ >= update_after && replay_->size() >= cfg_.agent.batch_size) {
+          if (step_ >= t.learning_starts && !learn_timing_) start_learn_timing();
+          run_updates(updates);
+        }
+      }
+      if (learn_timing_) learn_t1_ = Clock::now();
+      t1 = Clock::now();
+      dist_.update_s += std::chrono::duration<double>(t1 - t0).count();
+      // evaluate, checkpoint
+      const auto crossed = [&](int64_t every) { return step_ / every > step_before / every; };
+      if (t.eval_every > 0 && crossed(t.eval_every)) {
+        run_eval(true);
+        print_actor_line();
+      }
+      const bool signalled = g_stop_signal != 0;
+      const bool done = step_ >= t.total_steps || signalled;
+      if (crossed(t.checkpoint_every) || done) save_checkpoint();
+      dist_.other_s += std::chrono::duration<double>(Clock::now() - t1).count();
+      // answer: stop, or carry on (with new parameters when due)
+      if (done) {
+        stopping = true;
+        interrupted = signalled;
+        links.reply(b.actor, true, step_, nullptr);
+        ++stopped;
+        continue;
+      }
+      const bool refresh =
+          agent_->updates() - sent[static_cast<size_t>(b.actor)] >= t.refresh_every;
+      if (refresh) sent[static_cast<size_t>(b.actor)] = agent_->updates();
+      links.reply(b.actor, false, step_, refresh ? agent_.get() : nullptr);
+      if (tty && Clock::now() - last_line > std::chrono::milliseconds(250)) {
+        print_status(true);
+        last_line = Clock::now();
+      }
+    }
+    std::signal(SIGINT, old_int);
+    std::signal(SIGTERM, old_term);
+    std::signal(SIGHUP, old_hup);
+    if (tty) print_status(false);
+    write_distributed_stats(links);
+    if (interrupted) {
+      files_.record_segment(cfg_, start_step_, step_, seconds_since_start(), total_seconds(),
+                            false);
+      throw Interrupted("interrupted at step " + std::to_string(step_) +
+                            "; the checkpoint is saved: continue with 'mpirun -np " +
+                            std::to_string(actors + 1) + " ddpg train --resume " + files_.dir() +
+                            "'",
+                        g_stop_signal != 0 ? static_cast<int>(g_stop_signal) : SIGINT);
+    }
+    return finish();
+  }
+
   void save_checkpoint() {
     ArchiveWriter out(kCheckpointMagic, kCheckpointVersion);
     out.tag("trainer");
@@ -417,6 +551,47 @@ class Loop {
     last_episode_return_ = ret;
   }
 
+  // distributed.json: this process's figures of a distributed run (docs/distributed.md).
+  void write_distributed_stats(const ActorLinks& links) const {
+    const double secs = seconds_since_start();
+    const int64_t steps = step_ - start_step_;
+    nlohmann::json j;
+    j["actors"] = links.actors();
+    j["hosts"] = links.hosts();  // rank 0 (the learner) first
+    j["env_steps"] = steps;
+    j["seconds"] = secs;
+    j["env_steps_per_s"] = secs > 0 ? steps / secs : 0.0;
+    nlohmann::json per = nlohmann::json::array();
+    for (size_t a = 1; a < dist_.actor_steps.size(); ++a) {
+      per.push_back(secs > 0 ? dist_.actor_steps[a] / secs : 0.0);
+    }
+    j["actor_env_steps_per_s"] = per;
+    j["updates"] = agent_->updates();
+    j["batches"] = dist_.batches;
+    j["bytes_in"] = links.bytes_in();
+    j["bytes_out"] = links.bytes_out();
+    j["bytes_in_per_env_step"] = steps > 0 ? static_cast<double>(links.bytes_in()) / steps : 0.0;
+    j["parameter_sets_sent"] = links.refreshes();
+    j["parameter_bytes"] = agent_->engine().actor_shape().size() * sizeof(float);
+    j["lag_updates_mean"] = steps > 0 ? dist_.lag_sum / steps : 0.0;
+    j["lag_updates_max"] = dist_.lag_max;
+    j["learner_seconds"] = {{"waiting", dist_.wait_s},
+                            {"ingest", dist_.ingest_s},
+                            {"updates", dist_.update_s},
+                            {"eval_checkpoint_reply", dist_.other_s}};
+    j["ingest_us_per_env_step"] = steps > 0 ? 1e6 * dist_.ingest_s / steps : 0.0;
+    write_file_atomic(files_.dir() + "/distributed.json", j.dump(2) + "\n");
+  }
+
+  void print_actor_line() const {
+    if (opts_.quiet || (opts_.show_progress && ::isatty(2))) return;
+    const double secs = seconds_since_start();
+    const int64_t steps = step_ - start_step_;
+    std::fprintf(stderr, "  actors: %.0f env steps/s, parameter lag mean %.1f max %ld updates\n",
+                 secs > 0 ? steps / secs : 0.0, steps > 0 ? dist_.lag_sum / steps : 0.0,
+                 static_cast<long>(dist_.lag_max));
+  }
+
   void run_eval(bool on_schedule) {
     const EvalResult r = evaluation_.run(*agent_, step_, on_schedule, files_);
     if (!opts_.quiet && !(opts_.show_progress && ::isatty(2))) {
@@ -461,6 +636,13 @@ class Loop {
   int64_t learn_step0_ = 0, updates_timed_ = 0;
   double update_seconds_ = 0;
   uint64_t checkpoint_progress_size_ = 0, checkpoint_eval_size_ = 0;
+  // a distributed run's learner: what came from the actors, and where its time went
+  struct DistStats {
+    int64_t batches = 0, lag_max = 0;
+    double lag_sum = 0;  // Σ lag × env steps
+    std::vector<int64_t> actor_steps;
+    double wait_s = 0, ingest_s = 0, update_s = 0, other_s = 0;
+  } dist_;
 };
 
 }  // namespace
@@ -480,7 +662,33 @@ Config load_run_config(const std::string& run_dir) {
   return c;
 }
 
+namespace {
+
+// A run's trainer.distributed and the process's MPI job must agree.
+void check_distributed(const Config& cfg, const TrainOptions& opts) {
+  if (cfg.trainer.distributed == "actors" && !opts.actors) {
+    throw Error(
+        "trainer.distributed = actors runs as an MPI job of one learner and its actors: start it "
+        "with 'mpirun -np K ddpg train ...' (K >= 2: rank 0 learns, ranks 1..K-1 act), or set "
+        "trainer.distributed=none for one process");
+  }
+  if (cfg.trainer.distributed != "actors" && opts.actors) {
+    throw Error("this process is rank 0 of an MPI job of " +
+                std::to_string(opts.actors->actors() + 1) +
+                " ranks, but the run has trainer.distributed = " + cfg.trainer.distributed +
+                ": add --set trainer.distributed=actors for one learner and " +
+                std::to_string(opts.actors->actors()) + " actors, or start it without mpirun");
+  }
+}
+
+TrainSummary run_loop(Loop& loop, const TrainOptions& opts) {
+  return opts.actors ? loop.run_learner(*opts.actors) : loop.run();
+}
+
+}  // namespace
+
 TrainSummary train_new(const Config& cfg, const std::string& run_dir, const TrainOptions& opts) {
+  check_distributed(cfg, opts);
   make_dirs(run_dir);
   const RunLock lock(run_dir);  // two starts in one folder: the second stops here
   if (file_exists(run_dir + "/config.yaml")) {
@@ -494,7 +702,7 @@ TrainSummary train_new(const Config& cfg, const std::string& run_dir, const Trai
   write_file_atomic(run_dir + "/config.yaml", to_yaml(cfg));
   write_meta(cfg, run_dir);
   loop.start_logs();
-  return loop.run();
+  return run_loop(loop, opts);
 }
 
 namespace {
@@ -522,6 +730,7 @@ TrainSummary train_resume(const std::string& run_dir, std::optional<int64_t> tot
   // Everything is checked before anything in the folder changes.
   Config cfg = load_run_config(run_dir);
   if (total_steps) cfg.trainer.total_steps = *total_steps;
+  check_distributed(cfg, opts);
   Loop loop(cfg, run_dir, opts);
   const bool have_checkpoint = file_exists(loop.checkpoint_path());
   if (!have_checkpoint && !restart && has_results(run_dir)) {
@@ -545,7 +754,7 @@ TrainSummary train_resume(const std::string& run_dir, std::optional<int64_t> tot
   } else {
     loop.restart_logs();  // killed before its first checkpoint: start over
   }
-  return loop.run();
+  return run_loop(loop, opts);
 }
 
 }  // namespace ddpg

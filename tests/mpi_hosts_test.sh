@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# A distributed sweep across three "hosts": network namespaces ddpg-h1..3 on a bridge (10.77.0.0/24),
+# A distributed sweep and distributed training across three "hosts": network namespaces ddpg-h1..3 on a bridge (10.77.0.0/24),
 # each with its own network stack and host name, reached by Open MPI through an rsh agent that
 # enters the namespace (in place of ssh). mpirun runs in the root namespace and talks to its daemons
 # and the ranks over TCP on the bridge, so the transport crosses distinct network stacks. The run
 # folders must equal a local sweep's byte for byte, and the runs must have gone to several hosts.
+# Then distributed training (trainer.distributed=actors): with one actor (learner on h1, actor on
+# h2) the run must equal the same job on this host byte for byte; with two actors (h2, h3) it must
+# complete, its ranks on three hosts. DDPG_HOSTS_TRAIN_ARGS replaces the two-actor run's `ddpg
+# train` arguments (to try a real configuration across the hosts by hand).
 #
 # Usage: tests/mpi_hosts_test.sh DDPG_BINARY. Needs root (namespaces) and iproute2; exits 77
 # (skipped) without them.
@@ -90,4 +94,37 @@ if [ "$(echo "$hosts" | wc -w)" -lt 2 ]; then
   status=1
 fi
 [ $status -eq 0 ] && echo "PASS: 6 runs across namespace hosts equal the local sweep byte for byte"
+
+hosts_mpirun() {
+  timeout 900 mpirun --allow-run-as-root --hostfile "$work/hosts" --map-by node \
+    --mca plm_rsh_agent "$work/agent" --mca btl self,tcp \
+    --mca oob_tcp_if_include "$net.0/24" --mca btl_tcp_if_include "$net.0/24" "$@"
+}
+train_args=(--env Pendulum-v1 --preset none --steps 2000 --set trainer.distributed=actors
+  --set "agent.hidden=[32,32]" --set agent.batch_size=32 --set trainer.learning_starts=300
+  --set trainer.eval_every=500 --set trainer.eval_episodes=2 -q)
+timeout 600 mpirun --allow-run-as-root --oversubscribe -np 2 --mca btl self,tcp,vader \
+  "$ddpg" train "${train_args[@]}" --out "$work/train_local"
+hosts_mpirun -np 2 "$ddpg" train "${train_args[@]}" --out "$work/train_hosts2"
+for f in eval.csv policy_final.bin; do
+  if ! cmp -s "$work/train_local/$f" "$work/train_hosts2/$f"; then
+    echo "FAIL: distributed training with one actor across hosts: $f differs from this host's"
+    status=1
+  fi
+done
+if [ -n "${DDPG_HOSTS_TRAIN_ARGS:-}" ]; then
+  read -r -a train_args <<< "$DDPG_HOSTS_TRAIN_ARGS"
+fi
+hosts_mpirun -np 3 "$ddpg" train "${train_args[@]}" --out "$work/train_hosts3"
+python3 - "$work/train_hosts3" << 'CHECK' || status=1
+import json, sys
+run = sys.argv[1]
+d = json.load(open(run + "/distributed.json"))
+s = json.load(open(run + "/summary.json"))
+print("two actors across hosts: ranks on", d["hosts"], "-", s["steps"], "steps, final eval",
+      round(s["final_eval_mean"], 1), "-", round(d["env_steps_per_s"]), "env steps/s")
+if len(set(d["hosts"])) != 3 or d["actors"] != 2:
+    sys.exit("FAIL: the learner and its two actors were not on three hosts")
+CHECK
+[ $status -eq 0 ] && echo "PASS: distributed training across namespace hosts"
 exit $status

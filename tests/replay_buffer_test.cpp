@@ -6,6 +6,8 @@
 
 #include <set>
 
+#include "ddpg/obs_normalizer.h"
+
 namespace ddpg {
 namespace {
 
@@ -78,4 +80,61 @@ TEST(ReplayBuffer, SaveLoadRoundTripAndShapeCheck) {
 }
 
 }  // namespace
+// Distributed actors send rows of their own buffer: the float copy equals the original row, and
+// clear() empties a buffer for the next batch.
+TEST(ReplayBuffer, FloatRowsCopyExactlyAndClearEmpties) {
+  ReplayBuffer a(8, 3, 2), b(8, 3, 2);
+  const float act[2] = {0.25f, -1.0f};
+  a.add(std::vector<double>{0.1, 0.2, 0.3}, act, 1.5, std::vector<double>{1.1, 1.2, 1.3}, true,
+        0.99);
+  a.add(std::vector<double>{2.1, 2.2, 2.3}, act, -0.5, std::vector<double>{3.1, 3.2, 3.3}, false,
+        0.98);
+  for (int64_t i = 0; i < a.size(); ++i) {
+    b.add(a.obs_at(i), a.action_at(i), a.reward_at(i), a.next_obs_at(i), a.terminated_at(i),
+          a.discount_at(i));
+  }
+  ASSERT_EQ(b.size(), 2);
+  for (int64_t i = 0; i < 2; ++i) {
+    for (int j = 0; j < 3; ++j) {
+      EXPECT_EQ(b.obs_at(i)[j], a.obs_at(i)[j]);
+      EXPECT_EQ(b.next_obs_at(i)[j], a.next_obs_at(i)[j]);
+    }
+    for (int j = 0; j < 2; ++j) EXPECT_EQ(b.action_at(i)[j], a.action_at(i)[j]);
+    EXPECT_EQ(b.reward_at(i), a.reward_at(i));
+    EXPECT_EQ(b.terminated_at(i), a.terminated_at(i));
+    EXPECT_EQ(b.discount_at(i), a.discount_at(i));
+  }
+  b.clear();
+  EXPECT_EQ(b.size(), 0);
+  EXPECT_EQ(b.next_index(), 0);
+}
+
+// The learner merges each actor's observation statistics into its own: the result is that of
+// one update per observation, in any split.
+TEST(ObsNormalizer, MergeEqualsOneUpdatePerObservation) {
+  Rng rng(7);
+  std::vector<std::vector<double>> obs(101, std::vector<double>(4));
+  for (auto& o : obs) {
+    for (size_t j = 0; j < o.size(); ++j) o[j] = rng.normal() * (j + 1) + 3.0 * j;
+  }
+  ObsNormalizer whole(4, 5.0), first(4, 5.0), second(4, 5.0);
+  for (size_t i = 0; i < obs.size(); ++i) {
+    whole.update(obs[i]);
+    (i < 37 ? first : second).update(obs[i]);
+  }
+  ObsNormalizer empty(4, 5.0);
+  first.merge(empty);  // merging nothing changes nothing
+  first.merge(second);
+  EXPECT_EQ(first.count(), whole.count());
+  for (int j = 0; j < 4; ++j) {
+    EXPECT_NEAR(first.mean(j), whole.mean(j), 1e-12 * (1 + std::abs(whole.mean(j))));
+    EXPECT_NEAR(first.variance(j), whole.variance(j), 1e-12 * whole.variance(j));
+  }
+  empty.merge(whole);  // into an empty one: a copy
+  EXPECT_EQ(empty.mean(2), whole.mean(2));
+  second.clear();
+  EXPECT_EQ(second.count(), 0.0);
+  EXPECT_EQ(second.mean(1), 0.0);
+}
+
 }  // namespace ddpg

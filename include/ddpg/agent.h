@@ -93,6 +93,10 @@ class Agent {
   // Observation statistics: the trainer shows every observation of the training env.
   void observe(const std::vector<double>& obs);
   const ObsNormalizer* obs_normalizer() const { return cfg_.obs_norm ? &obs_norm_ : nullptr; }
+  // Distributed training: the learner adds the statistics of the observations an actor saw; an
+  // actor takes the learner's. (No-ops without agent.obs_norm.)
+  void merge_observations(const ObsNormalizer& seen);
+  void set_observation_stats(const ObsNormalizer& stats);
 
   // Parameter-space noise: on, with its config; resample at episode start; act with θ̃.
   void enable_param_noise(const NoiseConfig& noise);

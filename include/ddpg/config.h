@@ -104,6 +104,12 @@ struct TrainerConfig {
   // step run, so actions come from parameters one update phase behind the synchronous loop (a
   // bounded lag of update_every env steps, gradient_steps updates). Deterministic, and resumable.
   bool async_collect = false;
+  // Distributed training (docs/distributed.md): "actors" under `mpirun -np K`: rank 0 is the
+  // learner (replay, updates, evaluation, logs, checkpoints), ranks 1..K-1 are actors that step
+  // their own trainer.num_envs envs and stream transitions to it; "none": one process.
+  std::string distributed = "none";
+  int actor_batch = 50;    // env steps an actor sends per message
+  int refresh_every = 50;  // learner updates between an actor's parameter refreshes
 };
 
 struct EnvConfig {

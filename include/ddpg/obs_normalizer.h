@@ -4,6 +4,7 @@
 // (saved in checkpoints) and of a deployed policy (saved in policy files).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -25,6 +26,38 @@ class ObsNormalizer {
       mean_[i] += d / count_;
       m2_[i] += d * (obs[i] - mean_[i]);
     }
+  }
+  // Adds the statistics of another set of observations (Chan et al.'s parallel update): the
+  // result is that of one update() per observation of both sets, up to rounding.
+  void merge(const ObsNormalizer& o) {
+    if (o.count_ <= 0) return;
+    if (count_ <= 0) {
+      mean_ = o.mean_;
+      m2_ = o.m2_;
+      count_ = o.count_;
+      return;
+    }
+    const double n = count_ + o.count_;
+    for (size_t i = 0; i < mean_.size(); ++i) {
+      const double d = o.mean_[i] - mean_[i];
+      mean_[i] += d * o.count_ / n;
+      m2_[i] += o.m2_[i] + d * d * count_ * o.count_ / n;
+    }
+    count_ = n;
+  }
+  // Forgets every observation.
+  void clear() {
+    count_ = 0;
+    std::fill(mean_.begin(), mean_.end(), 0.0);
+    std::fill(m2_.begin(), m2_.end(), 0.0);
+  }
+  // The raw statistics (count, means, sums of squared deviations), for messages.
+  const std::vector<double>& means() const { return mean_; }
+  const std::vector<double>& squared_deviations() const { return m2_; }
+  void set(double count, const double* mean, const double* m2) {
+    count_ = count;
+    std::copy(mean, mean + mean_.size(), mean_.begin());
+    std::copy(m2, m2 + m2_.size(), m2_.begin());
   }
   double variance(int i) const { return count_ > 0 ? m2_[i] / count_ : 1.0; }
   double mean(int i) const { return mean_[i]; }

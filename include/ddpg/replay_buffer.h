@@ -25,6 +25,12 @@ class ReplayBuffer {
   void add(const std::vector<double>& obs, const float* action, double reward,
            const std::vector<double>& next_obs, bool terminated, double discount);
 
+  // The same for a transition already in float32 (a row of another buffer: distributed actors).
+  void add(const float* obs, const float* action, float reward, const float* next_obs,
+           bool terminated, float discount);
+  // Empties the buffer; the storage stays allocated.
+  void clear() { size_ = next_ = 0; }
+
   // Fills `indices` with `n` uniform draws from [0, size()).
   void sample_indices(Rng& rng, int n, std::vector<int64_t>& indices) const;
   // Gathers rows into caller-owned contiguous arrays: obs (n, obs_dim), action (n, act_dim),

@@ -26,9 +26,15 @@
 
 namespace ddpg {
 
+class ActorLinks;  // src/distributed.h
+
 struct TrainOptions {
   bool show_progress = true;  // live status line on a terminal (stderr)
   bool quiet = false;         // no per-evaluation lines either
+  // trainer.distributed = actors: this process is the learner of an MPI job, and these are its
+  // actor ranks (which it starts and stops). A run with that setting needs them; one without
+  // refuses them.
+  ActorLinks* actors = nullptr;
 };
 
 struct TrainSummary {
