@@ -124,18 +124,40 @@ bool wait_for(int source, int tag, MPI_Status& st, const std::atomic<int>* stop)
   }
 }
 
-std::vector<char> receive_bytes(const MPI_Status& st) {
+// Completes `req`, testing it with sleeps in between (and calling `between` at each test); fills
+// `status` when given. Large messages move only while both sides call MPI, so neither side may
+// block in a call that spins or waits for the other's progress.
+void complete(MPI_Request& req, MPI_Status* status = nullptr,
+              const std::function<void()>& between = nullptr) {
+  int done = 0;
+  auto pause = std::chrono::microseconds(2);
+  for (;;) {
+    MPI_Test(&req, &done, status ? status : MPI_STATUS_IGNORE);
+    if (done) return;
+    if (between) between();
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(200));
+  }
+}
+
+// Receives the message `st` announced (by a probe).
+std::vector<char> receive_bytes(const MPI_Status& st,
+                                const std::function<void()>& between = nullptr) {
   int count = 0;
   MPI_Get_count(&st, MPI_BYTE, &count);
   std::vector<char> buf(static_cast<size_t>(count));
-  MPI_Recv(buf.data(), count, MPI_BYTE, st.MPI_SOURCE, st.MPI_TAG, MPI_COMM_WORLD,
-           MPI_STATUS_IGNORE);
+  MPI_Request req;
+  MPI_Irecv(buf.data(), count, MPI_BYTE, st.MPI_SOURCE, st.MPI_TAG, MPI_COMM_WORLD, &req);
+  complete(req, nullptr, between);
   return buf;
 }
 
 class MpiActorLinks : public ActorLinks {
  public:
-  explicit MpiActorLinks(int size) : size_(size) {}
+  explicit MpiActorLinks(int size)
+      : size_(size),
+        out_(static_cast<size_t>(size)),
+        out_req_(static_cast<size_t>(size), MPI_REQUEST_NULL) {}
 
   int actors() const override { return size_ - 1; }
 
@@ -163,12 +185,14 @@ class MpiActorLinks : public ActorLinks {
   bool receive(ActorBatch& b, const std::atomic<int>* stop) override {
     MPI_Status st;
     if (!wait_for(MPI_ANY_SOURCE, kBatch, st, stop)) return false;
-    const std::vector<char> buf = receive_bytes(st);
+    const std::vector<char> buf = receive_bytes(st, [this] { progress(); });
     bytes_in_ += buf.size();
     Unpacker in(buf, st.MPI_SOURCE);
     b.actor = st.MPI_SOURCE;
     b.env_steps = in.get<int64_t>();
     b.version = in.get<int64_t>();
+    b.acting_s = in.get<double>();
+    b.waiting_s = in.get<double>();
     b.episodes.resize(in.get<uint64_t>());
     for (EpisodeEnd& e : b.episodes) {
       e.at = in.get<int64_t>();
@@ -196,7 +220,12 @@ class MpiActorLinks : public ActorLinks {
   }
 
   void reply(int actor, bool stop, int64_t step, const Agent* refresh) override {
-    Packer p;
+    // (the actor has the previous answer, or it would not have sent this batch: that send is done
+    // or about to be)
+    MPI_Request& req = out_req_[static_cast<size_t>(actor)];
+    complete(req, nullptr, [this] { progress(); });
+    Packer& p = out_[static_cast<size_t>(actor)];
+    p.buf.clear();
     p.put<uint8_t>(stop);
     p.put<int64_t>(step);
     p.put<uint8_t>(refresh != nullptr);
@@ -205,8 +234,24 @@ class MpiActorLinks : public ActorLinks {
       pack_parameters(p, *refresh);
       ++refreshes_;
     }
-    send(actor, kReply, p.buf);
+    MPI_Isend(p.buf.data(), static_cast<int>(p.buf.size()), MPI_BYTE, actor, kReply, MPI_COMM_WORLD,
+              &req);
+    bytes_out_ += p.buf.size();
     if (stop) ++stopped_;
+  }
+
+  // Moves the answers still on their way (between updates, while waiting).
+  void progress() override {
+    for (MPI_Request& r : out_req_) {
+      if (r == MPI_REQUEST_NULL) continue;
+      int done = 0;
+      MPI_Test(&r, &done, MPI_STATUS_IGNORE);
+    }
+  }
+
+  // Completes every answer (before MPI_Finalize).
+  void flush() {
+    for (MPI_Request& r : out_req_) complete(r);
   }
 
   uint64_t bytes_in() const override { return bytes_in_; }
@@ -231,6 +276,8 @@ class MpiActorLinks : public ActorLinks {
   }
 
   int size_;
+  std::vector<Packer> out_;  // each actor's answer being sent
+  std::vector<MPI_Request> out_req_;
   std::vector<std::string> hosts_;
   bool started_ = false;
   int stopped_ = 0;
@@ -286,9 +333,28 @@ int actor_loop(int rank) {
   const uint64_t width = 2 * spec.obs_dim + spec.act_dim + 3;
   std::vector<EpisodeEnd> episodes;
   Packer batch;
-  MPI_Request request = MPI_REQUEST_NULL;
+  MPI_Request request = MPI_REQUEST_NULL;  // the batch in flight
+  // Its answer, received into a buffer posted with it: a carry-on with parameters is the largest.
+  const size_t params = agent.engine().actor_shape().size();
+  std::vector<char> reply(64 + params * sizeof(float) + (2 * spec.obs_dim + 1) * sizeof(double));
+  MPI_Request answer = MPI_REQUEST_NULL;
+  MPI_Status answer_status;
+  bool answered = false;
+  // Moves the batch in flight and its answer on while this rank acts: large messages go in pieces
+  // that need both sides' MPI calls.
+  auto progress = [&] {
+    int done = 0;
+    if (request != MPI_REQUEST_NULL) MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+    if (answer != MPI_REQUEST_NULL) {
+      MPI_Test(&answer, &done, &answer_status);
+      answered = answered || done;
+    }
+  };
   int64_t local = 0;  // env steps since known_step (the learner's step at its last answer)
+  double acting_s = 0, waiting_s = 0;  // this rank's time so far, sent with each batch
+  using Clock = std::chrono::steady_clock;
   for (;;) {
+    const auto t0 = Clock::now();
     outbox.clear();
     episodes.clear();
     int64_t steps = 0;
@@ -305,12 +371,24 @@ int actor_loop(int rank) {
           [&](double ret, int64_t len) {
             episodes.push_back({steps, ret, len});
           });
+      progress();
     }
-    if (request != MPI_REQUEST_NULL) {
+    const auto t1 = Clock::now();
+    acting_s += std::chrono::duration<double>(t1 - t0).count();
+    if (request != MPI_REQUEST_NULL || answered || answer != MPI_REQUEST_NULL) {
       // the answer to the batch in flight
-      wait_for(0, kReply, st, nullptr);
-      const std::vector<char> reply = receive_bytes(st);
-      MPI_Wait(&request, MPI_STATUS_IGNORE);
+      if (!answered) {
+        complete(answer, &answer_status, [&] {
+          int done = 0;
+          if (request != MPI_REQUEST_NULL) MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+        });
+      }
+      complete(request);
+      answered = false;
+      int count = 0;
+      MPI_Get_count(&answer_status, MPI_BYTE, &count);
+      reply.resize(static_cast<size_t>(count));
+      waiting_s += std::chrono::duration<double>(Clock::now() - t1).count();
       Unpacker r(reply, 0);
       if (r.get<uint8_t>() != 0) break;  // stop: the batch just acted is not needed
       known_step = r.get<int64_t>();
@@ -319,10 +397,13 @@ int actor_loop(int rank) {
         version = r.get<int64_t>();
         unpack_parameters(r, agent);
       }
+      reply.resize(reply.capacity());
     }
     batch.buf.clear();
     batch.put<int64_t>(steps);
     batch.put<int64_t>(acted_version);
+    batch.put<double>(acting_s);
+    batch.put<double>(waiting_s);
     batch.put<uint64_t>(episodes.size());
     for (const EpisodeEnd& e : episodes) {
       batch.put<int64_t>(e.at);
@@ -352,6 +433,8 @@ int actor_loop(int rank) {
     }
     MPI_Isend(batch.buf.data(), static_cast<int>(batch.buf.size()), MPI_BYTE, 0, kBatch,
               MPI_COMM_WORLD, &request);
+    MPI_Irecv(reply.data(), static_cast<int>(reply.size()), MPI_BYTE, 0, kReply, MPI_COMM_WORLD,
+              &answer);
   }
   return 0;
 }
@@ -387,9 +470,11 @@ int train_mpi(const std::function<int(ActorLinks*)>& learner) {
   try {
     const int status = learner(&links);
     links.abort_unstarted();  // (a learner that returns has started and stopped them)
+    links.flush();
     return status;
   } catch (const Interrupted&) {
     links.abort_unstarted();
+    links.flush();
     throw;  // (the learner stopped its actors before it reported the interruption)
   } catch (const std::exception& e) {
     if (!links.actors_running()) {

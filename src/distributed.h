@@ -38,6 +38,8 @@ struct ActorBatch {
   int actor = 0;          // MPI rank
   int64_t env_steps = 0;  // env steps the actor took for it
   int64_t version = 0;    // the learner's update count when it sent the parameters acted with
+  // the actor's time so far: acting (stepping, choosing, storing) and waiting for answers
+  double acting_s = 0, waiting_s = 0;
   std::vector<EpisodeEnd> episodes;
   // Transitions, one row each: obs, action, reward, next_obs, terminated, discount.
   int64_t rows = 0;
@@ -59,6 +61,8 @@ class ActorLinks {
   // Answers an actor's message: stop, or carry on with the learner's step and, when `refresh`,
   // the agent's actor parameters (and observation statistics).
   virtual void reply(int actor, bool stop, int64_t step, const Agent* refresh) = 0;
+  // Lets messages on their way move on (call it often during long work: between updates).
+  virtual void progress() {}
   virtual uint64_t bytes_in() const = 0;   // received so far
   virtual uint64_t bytes_out() const = 0;  // sent so far
   virtual uint64_t refreshes() const = 0;  // parameter sets sent (kStart and refreshes)

@@ -276,6 +276,7 @@ class Loop {
     std::vector<int64_t> sent(static_cast<size_t>(actors) + 1, agent_->updates());
     dist_ = DistStats{};
     dist_.actor_steps.assign(static_cast<size_t>(actors) + 1, 0);
+    dist_.actor_time.assign(static_cast<size_t>(actors) + 1, {0.0, 0.0});
     bool stopping = false, interrupted = false;
     int stopped = 0;
     ActorBatch b;
@@ -311,7 +312,9 @@ class Loop {
       step_ = step_before + b.env_steps;
       steps_since_phase_ += b.env_steps;
       dist_.batches += 1;
+      dist_.last_batch = Clock::now();
       dist_.actor_steps[static_cast<size_t>(b.actor)] += b.env_steps;
+      dist_.actor_time[static_cast<size_t>(b.actor)] = {b.acting_s, b.waiting_s};
       const int64_t lag = agent_->updates() - b.version;
       dist_.lag_sum += static_cast<double>(lag) * b.env_steps;
       dist_.lag_max = std::max(dist_.lag_max, lag);
@@ -333,7 +336,10 @@ class Loop {
         steps_since_phase_ = 0;
         if (step_ >= update_after && replay_->size() >= cfg_.agent.batch_size) {
           if (step_ >= t.learning_starts && !learn_timing_) start_learn_timing();
-          run_updates(updates);
+          for (int64_t k = 0; k < updates; ++k) {
+            run_updates(1);
+            links.progress();  // (answers on their way move on between updates)
+          }
         }
       }
       if (learn_timing_) learn_t1_ = Clock::now();
@@ -553,7 +559,11 @@ class Loop {
 
   // distributed.json: this process's figures of a distributed run (docs/distributed.md).
   void write_distributed_stats(const ActorLinks& links) const {
-    const double secs = seconds_since_start();
+    // (rates over the time to the last batch taken in: the final checkpoint and evaluation after it
+    // are the same for any number of actors)
+    const double secs = dist_.batches > 0
+                            ? std::chrono::duration<double>(dist_.last_batch - start_time_).count()
+                            : seconds_since_start();
     const int64_t steps = step_ - start_step_;
     nlohmann::json j;
     j["actors"] = links.actors();
@@ -566,6 +576,12 @@ class Loop {
       per.push_back(secs > 0 ? dist_.actor_steps[a] / secs : 0.0);
     }
     j["actor_env_steps_per_s"] = per;
+    nlohmann::json times = nlohmann::json::array();
+    for (size_t a = 1; a < dist_.actor_time.size(); ++a) {
+      times.push_back(
+          {{"acting", dist_.actor_time[a].first}, {"waiting", dist_.actor_time[a].second}});
+    }
+    j["actor_seconds"] = times;  // (to each actor's last batch taken in)
     j["updates"] = agent_->updates();
     j["batches"] = dist_.batches;
     j["bytes_in"] = links.bytes_in();
@@ -641,7 +657,9 @@ class Loop {
     int64_t batches = 0, lag_max = 0;
     double lag_sum = 0;  // Σ lag × env steps
     std::vector<int64_t> actor_steps;
+    std::vector<std::pair<double, double>> actor_time;  // each actor's acting and waiting seconds
     double wait_s = 0, ingest_s = 0, update_s = 0, other_s = 0;
+    Clock::time_point last_batch;
   } dist_;
 };
 

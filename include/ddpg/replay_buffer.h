@@ -60,7 +60,10 @@ class ReplayBuffer {
   int64_t capacity_;
   int obs_dim_, act_dim_;
   int64_t size_ = 0, next_ = 0;
-  std::unique_ptr<float[]> obs_, action_, reward_, next_obs_, terminated_, discount_;
+  struct FreeFloats {
+    void operator()(float* p) const;
+  };
+  std::unique_ptr<float[], FreeFloats> obs_, action_, reward_, next_obs_, terminated_, discount_;
 };
 
 // NStepAccumulator: turns env transitions into n-step transitions before they enter the replay:
