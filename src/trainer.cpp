@@ -297,6 +297,10 @@ class Loop {
         continue;
       }
       // in: observation statistics, transitions, episodes
+      if (b.data.size() != static_cast<size_t>(b.rows) * width) {
+        throw Error("actor rank " + std::to_string(b.actor) + " sent transitions of another " +
+                    "size than this env's (mixed ddpg builds in one job?)");
+      }
       if (b.has_seen) agent_->merge_observations(b.seen);
       const float* row = b.data.data();
       const int od = replay_->obs_dim(), ad = replay_->act_dim();
