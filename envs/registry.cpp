@@ -1,5 +1,7 @@
 // The env registry: every env id the project knows, with its factory. New families register here.
 #include <algorithm>
+#include <map>
+#include <mutex>
 
 #include "ddpg/env.h"
 #include "envs/box2d/box2d_envs.h"
@@ -49,32 +51,63 @@ const std::vector<EnvInfo>& env_registry() {
   return registry;
 }
 
+namespace {
+
+std::mutex& external_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::map<std::string, EnvInfo>& external_envs() {
+  static std::map<std::string, EnvInfo> envs;
+  return envs;
+}
+
+// The factory of a run-time env (nullptr: none by that id).
+EnvFactory external_factory(const std::string& id) {
+  const std::lock_guard<std::mutex> lock(external_mutex());
+  const auto it = external_envs().find(id);
+  return it == external_envs().end() ? nullptr : it->second.factory;
+}
+
+}  // namespace
+
+void register_external_env(const EnvInfo& info) {
+  const std::lock_guard<std::mutex> lock(external_mutex());
+  external_envs()[info.id] = info;
+}
+
 bool env_exists(const std::string& id) {
   const auto& r = env_registry();
-  return std::any_of(r.begin(), r.end(), [&](const EnvInfo& e) { return e.id == id; });
+  return std::any_of(r.begin(), r.end(), [&](const EnvInfo& e) { return e.id == id; }) ||
+         external_factory(id) != nullptr;
 }
 
 std::unique_ptr<Env> make_env(const std::string& id,
                               const std::map<std::string, std::string>& options) {
-  for (const auto& info : env_registry()) {
-    if (info.id != id) continue;
-    // `max_episode_steps` is accepted by every env, as in gymnasium.make.
-    std::map<std::string, std::string> own = options;
-    std::optional<std::string> max_steps;
-    if (auto it = own.find("max_episode_steps"); it != own.end()) {
-      max_steps = it->second;
-      own.erase(it);
+  std::vector<EnvInfo> external;
+  if (EnvFactory f = external_factory(id)) external.push_back({id, "external", "", f});
+  for (const std::vector<EnvInfo>* list :
+       {&env_registry(), static_cast<const std::vector<EnvInfo>*>(&external)}) {
+    for (const auto& info : *list) {
+      if (info.id != id) continue;
+      // `max_episode_steps` is accepted by every env, as in gymnasium.make.
+      std::map<std::string, std::string> own = options;
+      std::optional<std::string> max_steps;
+      if (auto it = own.find("max_episode_steps"); it != own.end()) {
+        max_steps = it->second;
+        own.erase(it);
+      }
+      EnvOptions opts(own);
+      std::unique_ptr<Env> env = info.factory(opts);
+      opts.check_all_used(id);
+      if (max_steps) {
+        EnvOptions m(std::map<std::string, std::string>{{"max_episode_steps", *max_steps}});
+        const int n = m.get_int("max_episode_steps", 0);
+        if (n < 0) throw Error("env option 'max_episode_steps' must be >= 0 (0: no limit)");
+        env->set_max_episode_steps(n);
+      }
+      return env;
     }
-    EnvOptions opts(own);
-    std::unique_ptr<Env> env = info.factory(opts);
-    opts.check_all_used(id);
-    if (max_steps) {
-      EnvOptions m(std::map<std::string, std::string>{{"max_episode_steps", *max_steps}});
-      const int n = m.get_int("max_episode_steps", 0);
-      if (n < 0) throw Error("env option 'max_episode_steps' must be >= 0 (0: no limit)");
-      env->set_max_episode_steps(n);
-    }
-    return env;
   }
   std::vector<std::pair<size_t, std::string>> near;
   for (const auto& info : env_registry()) near.push_back({edit_distance(id, info.id), info.id});

@@ -7,6 +7,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cmath>
 #include <exception>
 #include <map>
 #include <memory>
@@ -15,8 +16,10 @@
 #include <vector>
 
 #include "ddpg/agent.h"
+#include "ddpg/config.h"
 #include "ddpg/env.h"
 #include "ddpg/io.h"
+#include "ddpg/trainer.h"
 
 namespace py = pybind11;
 
@@ -302,6 +305,141 @@ class PolicyCore {
   DeployedPolicy policy_;
 };
 
+std::vector<double> doubles_of(const py::handle& x, size_t n, const std::string& what) {
+  auto a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(x);
+  if (!a || static_cast<size_t>(a.size()) != n) {
+    throw Error(what + " must hold " + std::to_string(n) + " numbers");
+  }
+  return std::vector<double>(a.data(), a.data() + n);
+}
+
+// An env written in Python (any object with Gymnasium's reset/step and Box spaces), for the
+// trainer: every call goes to Python with the GIL held. Its episodes are seeded from this env's
+// RNG: each reset passes the Python env a seed drawn from it, so a run is as deterministic as the
+// Python env is for its seed. Its state is not ours: a checkpoint saves none of it, and a resumed
+// run starts the Python env on a new episode.
+class PyEnv : public Env {
+ public:
+  PyEnv(const std::string& id, py::object env) : env_(std::move(env)) {
+    py::gil_scoped_acquire gil;
+    spec_.id = id;
+    const py::object obs_space = env_.attr("observation_space");
+    const py::object act_space = env_.attr("action_space");
+    const py::tuple obs_shape = obs_space.attr("shape"), act_shape = act_space.attr("shape");
+    if (obs_shape.size() != 1 || act_shape.size() != 1) {
+      throw Error(id + ": the observation and action spaces must be one-dimensional Boxes");
+    }
+    spec_.obs_dim = obs_shape[0].cast<int>();
+    spec_.act_dim = act_shape[0].cast<int>();
+    spec_.obs_low = doubles_of(obs_space.attr("low"), spec_.obs_dim, "observation_space.low");
+    spec_.obs_high = doubles_of(obs_space.attr("high"), spec_.obs_dim, "observation_space.high");
+    spec_.act_low = doubles_of(act_space.attr("low"), spec_.act_dim, "action_space.low");
+    spec_.act_high = doubles_of(act_space.attr("high"), spec_.act_dim, "action_space.high");
+    for (int i = 0; i < spec_.act_dim; ++i) {
+      if (!std::isfinite(spec_.act_low[i]) || !std::isfinite(spec_.act_high[i])) {
+        throw Error(id + ": the action space must be bounded (the actor's tanh is rescaled to it)");
+      }
+    }
+    act_dtype_ = act_space.attr("dtype");
+    const py::object spec = py::getattr(env_, "spec", py::none());
+    if (!spec.is_none()) {
+      const py::object steps = py::getattr(spec, "max_episode_steps", py::none());
+      if (!steps.is_none()) spec_.max_episode_steps = steps.cast<int>();
+    }
+  }
+  ~PyEnv() override {
+    py::gil_scoped_acquire gil;
+    env_ = py::object();
+    act_dtype_ = py::object();
+  }
+
+ protected:
+  void do_reset() override {
+    py::gil_scoped_acquire gil;
+    const uint64_t seed = rng_.next_u64() >> 33;
+    const py::tuple r = env_.attr("reset")(py::arg("seed") = seed);
+    obs_ = doubles_of(r[0], spec_.obs_dim, spec_.id + ": reset's observation");
+  }
+  StepResult do_step(const std::vector<double>& action) override {
+    py::gil_scoped_acquire gil;
+    py::array a = py::array_t<double>(static_cast<py::ssize_t>(action.size()), action.data())
+                      .attr("astype")(act_dtype_);
+    const py::tuple r = env_.attr("step")(a);
+    if (r.size() != 5) {
+      throw Error(spec_.id + ": step must return (obs, reward, terminated, truncated, info)");
+    }
+    obs_ = doubles_of(r[0], spec_.obs_dim, spec_.id + ": step's observation");
+    StepResult s;
+    s.reward = r[1].cast<double>();
+    s.terminated = r[2].cast<bool>();
+    s.truncated = r[3].cast<bool>();
+    return s;
+  }
+  void save_physics(ArchiveWriter& out) const override { out.tag("python-env"); }
+  void load_physics(ArchiveReader& in) override {
+    in.expect_tag("python-env");
+    do_reset();  // (its episode in progress was not saved: a new one)
+  }
+
+ private:
+  py::object env_;
+  py::object act_dtype_;
+};
+
+// Registers a Python env factory under `id` (a callable returning a new env per call).
+void register_python_env(const std::string& id, py::object factory) {
+  // (kept for the life of the process: the registry is a static, destroyed after Python has
+  // finalised, when a Python object can no longer be released)
+  auto* holder = new py::object(std::move(factory));
+  register_external_env({id, "python", "an env written in Python",
+                         [id, holder](EnvOptions&) -> std::unique_ptr<Env> {
+                           py::object env;
+                           {
+                             py::gil_scoped_acquire gil;
+                             env = (*holder)();
+                           }
+                           return std::make_unique<PyEnv>(id, std::move(env));
+                         }});
+}
+
+// `ddpg train` from Python: resolves the config as the command line does, trains into `out` with
+// the GIL released (Python envs take it back for their calls), returns the summary.
+py::dict train(const std::string& env_id, const std::string& preset,
+               const std::vector<std::string>& sets, std::optional<int64_t> steps,
+               std::optional<uint64_t> seed, const std::string& out, bool quiet) {
+  ConfigSources src;
+  src.env_id = env_id;
+  if (preset.empty()) {  // as the command line: the zoo's preset where the env has one
+    try {
+      preset_text("zoo", env_id);
+      src.preset = "zoo";
+    } catch (const Error&) {
+    }
+  } else if (preset != "none") {
+    src.preset = preset;
+  }
+  src.sets = sets;
+  src.total_steps = steps;
+  src.seed = seed;
+  const Config cfg = resolve_config(src);
+  TrainOptions opts;
+  opts.quiet = quiet;
+  opts.show_progress = !quiet;
+  TrainSummary s;
+  {
+    py::gil_scoped_release release;
+    s = train_new(cfg, out, opts);
+  }
+  py::dict d;
+  d["run_dir"] = s.run_dir;
+  d["steps"] = s.steps;
+  d["final_eval_mean"] = s.final_eval_mean;
+  d["final_eval_std"] = s.final_eval_std;
+  d["best_eval_mean"] = s.has_best ? py::object(py::float_(s.best_eval_mean)) : py::none();
+  d["seconds"] = s.seconds;
+  return d;
+}
+
 }  // namespace
 }  // namespace ddpg
 
@@ -309,6 +447,11 @@ PYBIND11_MODULE(_core, m) {
   using namespace ddpg;
   m.doc() = "ddpg's native envs and policies (see the ddpg package)";
   py::register_exception<Error>(m, "Error", PyExc_ValueError);
+  // (a stopped run: Ctrl-C during train, after its checkpoint was written)
+  py::register_exception<Interrupted>(m, "Interrupted", PyExc_KeyboardInterrupt);
+  m.def("register_python_env", &register_python_env, py::arg("id"), py::arg("factory"));
+  m.def("train", &train, py::arg("env_id"), py::arg("preset"), py::arg("sets"), py::arg("steps"),
+        py::arg("seed"), py::arg("out"), py::arg("quiet"));
   m.def("env_ids", [] {
     std::vector<std::string> ids;
     for (const EnvInfo& e : env_registry()) ids.push_back(e.id);

@@ -140,6 +140,9 @@ const std::vector<EnvInfo>& env_registry();
 std::unique_ptr<Env> make_env(const std::string& id,
                               const std::map<std::string, std::string>& options = {});
 bool env_exists(const std::string& id);
+// Envs defined at run time outside the project (the Python module's): make_env and env_exists
+// find them after the built-in ones; registering an id again replaces its factory. Thread-safe.
+void register_external_env(const EnvInfo& info);
 // The MJCF text a MuJoCo env's model is built from; throws Error for an env without one.
 std::string env_model_xml(const std::string& id);
 

@@ -13,6 +13,9 @@ trained policies.
     policy = ddpg.load_policy("runs/HalfCheetah-v4_td3_seed1")   # a run folder or policy file
     action = policy(obs[0])                                       # env units; a batch works too
 
+    summary = ddpg.train("Pendulum-v1", preset="td3", steps=20000, out="runs/p")
+    summary = ddpg.train(MyEnv, config={"agent": {"hidden": [64, 64]}}, steps=30000, out="runs/m")
+
 Needs neither Gymnasium nor LibTorch. When `gymnasium` is importable, the spaces are
 `gymnasium.spaces.Box` and the envs are `gymnasium.Env` / `gymnasium.vector.VectorEnv`; without it
 they are this module's own `Box` with the same attributes (low, high, shape, dtype, sample(),
@@ -31,7 +34,9 @@ try:  # optional: real Gymnasium spaces and base classes where Gymnasium is inst
 except ImportError:  # pragma: no cover - depends on the machine
     _gym = None
 
-__all__ = ["make", "make_vec", "load_policy", "env_ids", "Box", "Env", "VectorEnv", "Error"]
+__all__ = ["make", "make_vec", "load_policy", "train", "env_ids", "Box", "Env", "VectorEnv",
+           "Error", "Interrupted"]
+Interrupted = _core.Interrupted
 
 
 class Box:
@@ -281,3 +286,60 @@ def load_policy(path, which="final"):
     env_id = _run_env_id(run_dir)
     spec = _core.EnvCore(env_id, {}).spec()
     return Policy(file, env_id, spec["act_low"], spec["act_high"])
+
+
+def _yaml_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_yaml_value(x) for x in v) + "]"
+    return str(v)
+
+
+def _sets(config, prefix=""):
+    """{"agent": {"hidden": [64, 64]}, "trainer.eval_every": 1000} -> ["agent.hidden=[64, 64]", ...]"""
+    out = []
+    for k, v in (config or {}).items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out += _sets(v, key + ".")
+        else:
+            out.append(f"{key}={_yaml_value(v)}")
+    return out
+
+
+def train(env="Pendulum-v1", preset=None, config=None, steps=None, out=None, seed=None,
+          quiet=True):
+    """Trains a DDPG-family agent, as `ddpg train` does, into the run folder `out`; returns its
+    summary (run_dir, steps, final_eval_mean, final_eval_std, best_eval_mean, seconds).
+
+    env: an env id ("HalfCheetah-v4"), or an env written in Python: a class or function that
+    returns a new env per call (training and evaluation each get one), or an env instance (each
+    use gets a copy.deepcopy of it). A Python env needs Gymnasium's reset(seed=...) / step(action)
+    and one-dimensional Box spaces with a bounded action space; each reset gets a seed from the
+    run's own streams, so a run is as reproducible as the env is for its seed.
+    preset: "ddpg", "ourddpg", "td3", "zoo", "none" (library defaults), ...; default: the zoo's
+    preset where the env has one, as on the command line, else the library defaults. config: settings as a nested dict or "section.key" keys.
+    A run with a Python env cannot be resumed yet (`ddpg train --resume` cannot make the env);
+    see docs/python.md.
+    """
+    if isinstance(env, str):
+        env_id = env
+    else:
+        if isinstance(env, type) or (callable(env) and not hasattr(env, "step")):
+            factory = env
+        else:
+            import copy
+            try:
+                copy.deepcopy(env)
+            except Exception as e:  # noqa: BLE001 - any failure to copy means: pass a factory
+                raise Error(f"the env instance cannot be copied ({e}); pass a function or class "
+                            "that returns a new env instead") from e
+            factory = lambda: copy.deepcopy(env)  # noqa: E731
+        name = getattr(env, "__name__", type(env).__name__)
+        env_id = f"python:{name}"
+        _core.register_python_env(env_id, factory)
+    if out is None:
+        safe = env_id.replace(":", "_").replace("/", "_")
+        out = os.path.join("runs", f"{safe}_{preset or 'default'}_seed{1 if seed is None else seed}")
+    return _core.train(env_id, preset or "", _sets(config), steps, seed, out, quiet)
