@@ -301,6 +301,8 @@ std::vector<FieldRef> config_fields(Config& c) {
       {"trainer", "num_envs", "envs stepped together (thread pool)", &t.num_envs, 1, 1024},
       {"trainer", "async_collect", "step envs while the previous step's updates run",
        &t.async_collect},
+      {"trainer", "tensorboard", "write TensorBoard event files in the run folder",
+       &t.tensorboard},
       {"trainer",
        "distributed",
        "actors: one learner and K-1 actor ranks under mpirun -np K",

@@ -16,6 +16,15 @@ namespace {
 
 std::string errno_text() { return std::strerror(errno); }
 
+std::string parent_dir(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+}  // namespace
+
 void write_all(int fd, const char* p, uint64_t n, const std::string& path) {
   while (n > 0) {
     const ssize_t w = ::write(fd, p, n);
@@ -27,15 +36,6 @@ void write_all(int fd, const char* p, uint64_t n, const std::string& path) {
     n -= static_cast<uint64_t>(w);
   }
 }
-
-std::string parent_dir(const std::string& path) {
-  const auto slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-}  // namespace
 
 void write_file_atomic(const std::string& path, const std::string& data) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());

@@ -21,6 +21,7 @@
 #include "src/collector.h"
 #include "src/distributed.h"
 #include "src/run_files.h"
+#include "src/tensorboard.h"
 
 namespace ddpg {
 namespace {
@@ -177,6 +178,7 @@ class Loop {
     start_step_ = step_;
     episode_start_step_ = step_;
     status_.start(step_);
+    open_event_file();
     auto last_line = Clock::now() - std::chrono::seconds(10);
     g_stop_signal = 0;
     auto old_int = std::signal(SIGINT, on_signal);
@@ -263,6 +265,7 @@ class Loop {
     start_step_ = step_;
     episode_start_step_ = step_;
     status_.start(step_);
+    open_event_file();
     auto last_line = Clock::now() - std::chrono::seconds(10);
     g_stop_signal = 0;
     auto old_int = std::signal(SIGINT, on_signal);
@@ -540,6 +543,13 @@ class Loop {
     learn_step0_ = step_;
   }
 
+  // trainer.tensorboard: this process's event file. It starts with TensorBoard's SessionLog START
+  // at the step it starts from, so that the events an interrupted process wrote after its last
+  // checkpoint are dropped.
+  void open_event_file() {
+    if (cfg_.trainer.tensorboard) tb_ = std::make_unique<EventWriter>(files_.dir(), step_);
+  }
+
   // A progress.csv row for a finished training episode.
   void log_episode(double ret, int64_t length) {
     ++episode_;
@@ -559,6 +569,16 @@ class Loop {
         std::to_string(agent_->updates()) + "," + param + "," + fmt("%.1f", rate) + "," +
         fmt("%.2f", elapsed_before_ + secs));
     last_episode_return_ = ret;
+    if (tb_) {
+      const double sigma = p ? p->sigma : scheduled_sigma(cfg_.noise, step_);
+      tb_->scalars(step_, {{"train/episode_return", ret},
+                           {"train/episode_length", static_cast<double>(length)},
+                           {"train/critic_loss", last_stats_.critic_loss},
+                           {"train/actor_loss", last_stats_.actor_loss},
+                           {"train/mean_q", last_stats_.mean_q},
+                           {"train/steps_per_s", rate},
+                           {"train/noise_sigma", sigma}});
+    }
   }
 
   // distributed.json: this process's figures of a distributed run (docs/distributed.md).
@@ -614,6 +634,11 @@ class Loop {
 
   void run_eval(bool on_schedule) {
     const EvalResult r = evaluation_.run(*agent_, step_, on_schedule, files_);
+    if (tb_) {
+      tb_->scalars(step_, {{"eval/mean_return", r.mean_return},
+                           {"eval/std_return", r.std_return},
+                           {"eval/mean_length", r.mean_length}});
+    }
     if (!opts_.quiet && !(opts_.show_progress && ::isatty(2))) {
       std::fprintf(stderr, "step %ld: eval %.2f +- %.2f over %d episodes\n",
                    static_cast<long>(step_), r.mean_return, r.std_return,
@@ -633,6 +658,7 @@ class Loop {
 
   const Config cfg_;
   TrainOptions opts_;
+  std::unique_ptr<EventWriter> tb_;  // trainer.tensorboard
   RunFiles files_;
   Collector collector_;
   Evaluation evaluation_;

@@ -108,6 +108,9 @@ struct TrainerConfig {
   // learner (replay, updates, evaluation, logs, checkpoints), ranks 1..K-1 are actors that step
   // their own trainer.num_envs envs and stream transitions to it; "none": one process.
   std::string distributed = "none";
+  // TensorBoard event files in the run folder (returns, losses, Q, steps/s, noise sigma,
+  // evaluations).
+  bool tensorboard = false;
   int actor_batch = 50;    // env steps an actor sends per message
   int refresh_every = 50;  // learner updates between an actor's parameter refreshes
 };

@@ -46,6 +46,9 @@ void make_dirs(const std::string& path);
 
 // Appends lines to a log file, one write() per line so a crash never leaves half a line, and
 // can cut the file back to a length recorded in a checkpoint.
+// Writes all n bytes to fd (retrying short writes and EINTR); throws Error naming `path`.
+void write_all(int fd, const char* p, uint64_t n, const std::string& path);
+
 class LineLog {
  public:
   LineLog() = default;

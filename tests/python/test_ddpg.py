@@ -274,3 +274,124 @@ def test_a_python_env_is_learned_by_the_cpp_agent():
         assert open(os.path.join(d, "again", "eval.csv")).read().splitlines()[1] == first
         policy = ddpg.load_policy(s["run_dir"])
         assert policy.env_id == "python:PointMass"
+
+
+# --- TensorBoard event files, read back with a reader written here from the record format ---
+
+def crc32c(data):
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+def masked(crc):
+    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+def records(path):
+    import struct
+    data = open(path, "rb").read()
+    pos, out = 0, []
+    while pos < len(data):
+        (length,) = struct.unpack_from("<Q", data, pos)
+        (len_crc,) = struct.unpack_from("<I", data, pos + 8)
+        assert len_crc == masked(crc32c(data[pos:pos + 8])), "length CRC"
+        body = data[pos + 12:pos + 12 + length]
+        (body_crc,) = struct.unpack_from("<I", data, pos + 12 + length)
+        assert body_crc == masked(crc32c(body)), "data CRC"
+        out.append(body)
+        pos += 16 + length
+    assert pos == len(data)
+    return out
+
+
+def fields(buf):
+    """Protobuf fields as (number, value): varints as ints, 64/32-bit as bytes, bytes as bytes."""
+    import struct
+    pos, out = 0, []
+    def varint():
+        nonlocal pos
+        shift = value = 0
+        while True:
+            b = buf[pos]
+            pos += 1
+            value |= (b & 0x7F) << shift
+            shift += 7
+            if b < 0x80:
+                return value
+    while pos < len(buf):
+        key = varint()
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            out.append((number, varint()))
+        elif wire == 1:
+            out.append((number, struct.unpack_from("<d", buf, pos)[0])); pos += 8
+        elif wire == 5:
+            out.append((number, struct.unpack_from("<f", buf, pos)[0])); pos += 4
+        elif wire == 2:
+            n = varint()
+            out.append((number, buf[pos:pos + n])); pos += n
+        else:
+            raise AssertionError(f"wire type {wire}")
+    return out
+
+
+def events(path):
+    """(step, {tag: value}, file_version, session_start) per record."""
+    out = []
+    for body in records(path):
+        f = dict(fields(body))
+        scalars = {}
+        if 5 in f:
+            for number, value in fields(f[5]):
+                assert number == 1
+                v = dict(fields(value))
+                scalars[v[1].decode()] = v[2]
+        start = 6 in f and dict(fields(f[6])).get(1) == 1
+        out.append((f.get(2, 0), scalars, f.get(3), start))
+    return out
+
+
+def test_tensorboard_event_files_hold_every_scalar_at_its_step():
+    with tempfile.TemporaryDirectory() as d:
+        run = os.path.join(d, "run")
+        subprocess.run([DDPG, "train", "--env", "Pendulum-v1", "--preset", "none", "--steps",
+                        "3000", "--set", "trainer.tensorboard=true", "--set",
+                        "trainer.learning_starts=1000", "--set", "trainer.eval_every=1000",
+                        "--set", "trainer.eval_episodes=2", "--set", "agent.hidden=[16,16]",
+                        "-q", "--out", run], check=True, capture_output=True)
+        files = [f for f in os.listdir(run) if f.startswith("events.out.tfevents.")]
+        assert len(files) == 1
+        ev = events(os.path.join(run, files[0]))
+        assert ev[0][2] == b"brain.Event:2"
+        assert ev[1][3] and ev[1][0] == 0  # SessionLog START at the step the process began
+        evals = [(s, t) for s, t, _, _ in ev if "eval/mean_return" in t]
+        rows = [line.split(",") for line in open(os.path.join(run, "eval.csv")).read().split()[1:]]
+        assert [s for s, _ in evals] == [int(r[0]) for r in rows] == [1000, 2000, 3000]
+        for (s, t), r in zip(evals, rows):
+            assert t["eval/mean_return"] == np.float32(float(r[1]))
+            assert t["eval/std_return"] == np.float32(float(r[2]))
+            assert set(t) == {"eval/mean_return", "eval/std_return", "eval/mean_length"}
+        train = [(s, t) for s, t, _, _ in ev if "train/episode_return" in t]
+        progress = [line.split(",") for line in
+                    open(os.path.join(run, "progress.csv")).read().split()[1:]]
+        assert [s for s, _ in train] == [int(p[0]) for p in progress]
+        for (s, t), p in zip(train, progress):
+            assert t["train/episode_return"] == np.float32(float(p[2]))
+            assert t["train/critic_loss"] == np.float32(float(p[4]))
+            assert t["train/mean_q"] == np.float32(float(p[6]))
+            assert set(t) == {"train/episode_return", "train/episode_length", "train/critic_loss",
+                              "train/actor_loss", "train/mean_q", "train/steps_per_s",
+                              "train/noise_sigma"}
+        # a resumed run adds a file that starts with SessionLog START at its resume step
+        subprocess.run([DDPG, "train", "--resume", run, "--steps", "4000", "-q"], check=True,
+                       capture_output=True)
+        files = sorted(f for f in os.listdir(run) if f.startswith("events.out.tfevents."))
+        assert len(files) == 2
+        later = [events(os.path.join(run, f)) for f in files]
+        resumed = [e for e in later if e[1][0] == 3000]
+        assert resumed and resumed[0][1][3]
+        assert [s for s, t, _, _ in resumed[0] if "eval/mean_return" in t] == [4000]
