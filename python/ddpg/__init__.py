@@ -100,12 +100,19 @@ def _box(low, high, dtype):
 
 
 class EnvSpec:
-    """The parts of gymnasium's EnvSpec that code reads: id, max_episode_steps, kwargs."""
+    """The fields of gymnasium's EnvSpec that code and its env checker read."""
 
     def __init__(self, id, max_episode_steps, kwargs):
         self.id = id
         self.max_episode_steps = max_episode_steps
         self.kwargs = dict(kwargs)
+        self.entry_point = "ddpg:make"
+        self.reward_threshold = None
+        self.nondeterministic = False
+        self.order_enforce = True
+        self.disable_env_checker = False
+        self.additional_wrappers = ()
+        self.vector_entry_point = "ddpg:make_vec"
 
     def __repr__(self):
         return f"EnvSpec(id={self.id!r}, max_episode_steps={self.max_episode_steps})"
@@ -144,6 +151,8 @@ class Env(_EnvBase):
             if not self._seeded:
                 self.action_space.seed(seed)
                 self._seeded = True
+        if _gym is not None:
+            super().reset(seed=seed)  # (gymnasium.Env's np_random, which its env checker reads)
         return self._core.reset(seed), {}
 
     def step(self, action):
