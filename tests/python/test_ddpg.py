@@ -104,6 +104,18 @@ def test_seeding_is_deterministic_and_unseeded_resets_continue(env_id):
     assert not np.array_equal(env.reset(seed=8)[0], o1[0])
 
 
+def test_reset_signature_is_gymnasiums():
+    # the env checker's check_reset_seed / check_reset_options: keyword seed and options
+    import inspect
+    for env in (ddpg.make("Pendulum-v1"), ddpg.make_vec("Pendulum-v1", 2)):
+        params = inspect.signature(env.reset).parameters
+        assert "seed" in params and "options" in params
+        obs, info = env.reset(seed=1, options={})
+        assert isinstance(info, dict)
+        obs2, _ = env.reset(seed=1, options=None)
+        np.testing.assert_array_equal(obs, obs2)
+
+
 def test_bad_actions_and_options_raise_clear_errors():
     env = ddpg.make("Pendulum-v1")
     env.reset(seed=0)
