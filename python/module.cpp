@@ -391,15 +391,15 @@ void register_python_env(const std::string& id, py::object factory) {
   // (kept for the life of the process: the registry is a static, destroyed after Python has
   // finalised, when a Python object can no longer be released)
   auto* holder = new py::object(std::move(factory));
-  register_external_env({id, "python", "an env written in Python",
-                         [id, holder](EnvOptions&) -> std::unique_ptr<Env> {
-                           py::object env;
-                           {
-                             py::gil_scoped_acquire gil;
-                             env = (*holder)();
-                           }
-                           return std::make_unique<PyEnv>(id, std::move(env));
-                         }});
+  register_external_env(
+      {id, "python", "an env written in Python", [id, holder](EnvOptions&) -> std::unique_ptr<Env> {
+         py::object env;
+         {
+           py::gil_scoped_acquire gil;
+           env = (*holder)();
+         }
+         return std::make_unique<PyEnv>(id, std::move(env));
+       }});
 }
 
 // `ddpg train` from Python: resolves the config as the command line does, trains into `out` with
