@@ -174,16 +174,9 @@ class Loop {
   TrainSummary run() {
     const TrainerConfig& t = cfg_.trainer;
     const bool tty = opts_.show_progress && ::isatty(2);
-    start_time_ = Clock::now();
-    start_step_ = step_;
-    episode_start_step_ = step_;
-    status_.start(step_);
-    open_event_file();
+    begin_part();
+    StopSignals signals;
     auto last_line = Clock::now() - std::chrono::seconds(10);
-    g_stop_signal = 0;
-    auto old_int = std::signal(SIGINT, on_signal);
-    auto old_term = std::signal(SIGTERM, on_signal);
-    auto old_hup = std::signal(SIGHUP, on_signal);  // a closed terminal or ssh session
     bool interrupted = false;
     // Multiples of `every` crossed by the last vector step (step_ − n, step_].
     const int n = collector_.size();
@@ -238,18 +231,9 @@ class Loop {
         break;
       }
     }
-    std::signal(SIGINT, old_int);
-    std::signal(SIGTERM, old_term);
-    std::signal(SIGHUP, old_hup);
+    signals.restore();
     if (tty) print_status(false);
-    if (interrupted) {
-      files_.record_segment(cfg_, start_step_, step_, seconds_since_start(), total_seconds(),
-                            false);
-      throw Interrupted("interrupted at step " + std::to_string(step_) +
-                            "; the checkpoint is saved: continue with 'ddpg train --resume " +
-                            files_.dir() + "'",
-                        g_stop_signal);
-    }
+    if (interrupted) stop_interrupted("ddpg train --resume " + files_.dir(), g_stop_signal);
     return finish();
   }
 
@@ -261,16 +245,9 @@ class Loop {
   TrainSummary run_learner(ActorLinks& links) {
     const TrainerConfig& t = cfg_.trainer;
     const bool tty = opts_.show_progress && ::isatty(2);
-    start_time_ = Clock::now();
-    start_step_ = step_;
-    episode_start_step_ = step_;
-    status_.start(step_);
-    open_event_file();
+    begin_part();
+    StopSignals signals;
     auto last_line = Clock::now() - std::chrono::seconds(10);
-    g_stop_signal = 0;
-    auto old_int = std::signal(SIGINT, on_signal);
-    auto old_term = std::signal(SIGTERM, on_signal);
-    auto old_hup = std::signal(SIGHUP, on_signal);
     const bool per_episode = t.update_unit == "episode";
     const int64_t update_after = t.update_after >= 0 ? t.update_after : t.learning_starts;
     const int actors = links.actors();
@@ -379,19 +356,13 @@ class Loop {
         last_line = Clock::now();
       }
     }
-    std::signal(SIGINT, old_int);
-    std::signal(SIGTERM, old_term);
-    std::signal(SIGHUP, old_hup);
+    signals.restore();
     if (tty) print_status(false);
     write_distributed_stats(links);
     if (interrupted) {
-      files_.record_segment(cfg_, start_step_, step_, seconds_since_start(), total_seconds(),
-                            false);
-      throw Interrupted("interrupted at step " + std::to_string(step_) +
-                            "; the checkpoint is saved: continue with 'mpirun -np " +
-                            std::to_string(actors + 1) + " ddpg train --resume " + files_.dir() +
-                            "'",
-                        g_stop_signal != 0 ? static_cast<int>(g_stop_signal) : SIGINT);
+      stop_interrupted(
+          "mpirun -np " + std::to_string(actors + 1) + " ddpg train --resume " + files_.dir(),
+          g_stop_signal != 0 ? static_cast<int>(g_stop_signal) : SIGINT);
     }
     return finish();
   }
@@ -490,6 +461,48 @@ class Loop {
   }
 
  private:
+  // SIGINT, SIGTERM and SIGHUP (a closed terminal or ssh session) set g_stop_signal, from
+  // construction until restore() (or the end of the scope); the loop checkpoints and stops.
+  class StopSignals {
+   public:
+    StopSignals()
+        : int_((g_stop_signal = 0, std::signal(SIGINT, on_signal))),  // (cleared first)
+          term_(std::signal(SIGTERM, on_signal)),
+          hup_(std::signal(SIGHUP, on_signal)) {}
+    ~StopSignals() { restore(); }
+    void restore() {
+      if (restored_) return;
+      std::signal(SIGINT, int_);
+      std::signal(SIGTERM, term_);
+      std::signal(SIGHUP, hup_);
+      restored_ = true;
+    }
+
+   private:
+    using Handler = void (*)(int);
+    Handler int_, term_, hup_;
+    bool restored_ = false;
+  };
+
+  // The start of this process's part of the run: its clock, first step, status line and event
+  // file.
+  void begin_part() {
+    start_time_ = Clock::now();
+    start_step_ = step_;
+    episode_start_step_ = step_;
+    status_.start(step_);
+    open_event_file();
+  }
+
+  // An interrupted part ends here: its segment is recorded as unfinished, and Interrupted says
+  // how to continue (`resume`, the command).
+  [[noreturn]] void stop_interrupted(const std::string& resume, int signal) {
+    files_.record_segment(cfg_, start_step_, step_, seconds_since_start(), total_seconds(), false);
+    throw Interrupted("interrupted at step " + std::to_string(step_) +
+                          "; the checkpoint is saved: continue with '" + resume + "'",
+                      signal);
+  }
+
   // After the last step: the updates still owed (asynchronous collection; the checkpoint keeps
   // them owed, so that a resumed run overlaps them with its first step as this run would have),
   // the final evaluation when the schedule did not just run one (the checkpoint was written
