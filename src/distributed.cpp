@@ -16,6 +16,7 @@
 #include "ddpg/io.h"
 #include "ddpg/replay_buffer.h"
 #include "ddpg/rng.h"
+#include "ddpg/sweep_mpi.h"
 #include "src/collector.h"
 
 namespace ddpg {
@@ -78,6 +79,21 @@ class Unpacker {
   int from_;
 };
 
+// Observation statistics (count, means, sums of squared deviations) of `dim` observations.
+void pack_stats(Packer& out, const ObsNormalizer& stats) {
+  out.put<double>(stats.count());
+  out.doubles(stats.means().data(), stats.dim());
+  out.doubles(stats.squared_deviations().data(), stats.dim());
+}
+
+void unpack_stats(Unpacker& in, ObsNormalizer& stats) {
+  const double count = in.get<double>();
+  std::vector<double> mean(stats.dim()), m2(stats.dim());
+  in.doubles(mean.data(), mean.size());
+  in.doubles(m2.data(), m2.size());
+  stats.set(count, mean.data(), m2.data());
+}
+
 // The actor's parameters and, with agent.obs_norm, the observation statistics.
 void pack_parameters(Packer& out, const Agent& agent) {
   const MlpShape& shape = agent.engine().actor_shape();
@@ -85,11 +101,7 @@ void pack_parameters(Packer& out, const Agent& agent) {
   out.floats(agent.actor(), shape.size());
   const ObsNormalizer* norm = agent.obs_normalizer();
   out.put<uint8_t>(norm != nullptr);
-  if (norm) {
-    out.put<double>(norm->count());
-    out.doubles(norm->means().data(), norm->dim());
-    out.doubles(norm->squared_deviations().data(), norm->dim());
-  }
+  if (norm) pack_stats(out, *norm);
 }
 
 void unpack_parameters(Unpacker& in, Agent& agent) {
@@ -100,27 +112,36 @@ void unpack_parameters(Unpacker& in, Agent& agent) {
   in.floats(agent.actor(), n);  // (the non-const actor(): the agent drops its packed copy)
   if (in.get<uint8_t>() != 0) {
     ObsNormalizer stats(agent.obs_dim(), agent.config().obs_norm_clip);
-    const double count = in.get<double>();
-    std::vector<double> mean(agent.obs_dim()), m2(agent.obs_dim());
-    in.doubles(mean.data(), mean.size());
-    in.doubles(m2.data(), m2.size());
-    stats.set(count, mean.data(), m2.data());
+    unpack_stats(in, stats);
     agent.set_observation_stats(stats);
   }
 }
 
+// Sleeps between polls, doubling the pause from `first` up to `most`: Open MPI's blocking calls
+// spin, which would take a core from the ranks sharing it.
+class Backoff {
+ public:
+  Backoff(std::chrono::microseconds first, std::chrono::microseconds most)
+      : pause_(first), most_(most) {}
+  void sleep() {
+    std::this_thread::sleep_for(pause_);
+    pause_ = std::min(pause_ * 2, most_);
+  }
+
+ private:
+  std::chrono::microseconds pause_, most_;
+};
+
 // Waits for a message with `tag` (any tag when MPI_ANY_TAG) from `source`, sleeping between
-// probes: Open MPI's blocking calls spin, which would take a core from the actors sharing it.
-// Returns false when `stop` becomes non-zero first.
+// probes. Returns false when `stop` becomes non-zero first.
 bool wait_for(int source, int tag, MPI_Status& st, const std::atomic<int>* stop) {
   int flag = 0;
-  auto pause = std::chrono::microseconds(5);
+  Backoff backoff(std::chrono::microseconds(5), std::chrono::microseconds(500));
   for (;;) {
     MPI_Iprobe(source, tag, MPI_COMM_WORLD, &flag, &st);
     if (flag) return true;
     if (stop && *stop != 0) return false;
-    std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::microseconds(500));
+    backoff.sleep();
   }
 }
 
@@ -130,13 +151,12 @@ bool wait_for(int source, int tag, MPI_Status& st, const std::atomic<int>* stop)
 void complete(MPI_Request& req, MPI_Status* status = nullptr,
               const std::function<void()>& between = nullptr) {
   int done = 0;
-  auto pause = std::chrono::microseconds(2);
+  Backoff backoff(std::chrono::microseconds(2), std::chrono::microseconds(200));
   for (;;) {
     MPI_Test(&req, &done, status ? status : MPI_STATUS_IGNORE);
     if (done) return;
     if (between) between();
-    std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::microseconds(200));
+    backoff.sleep();
   }
 }
 
@@ -210,11 +230,7 @@ class MpiActorLinks : public ActorLinks {
     if (b.has_seen) {
       const int dim = static_cast<int>(in.get<uint64_t>());
       if (b.seen.dim() != dim) b.seen = ObsNormalizer(dim, 5.0);
-      const double count = in.get<double>();
-      std::vector<double> mean(dim), m2(dim);
-      in.doubles(mean.data(), mean.size());
-      in.doubles(m2.data(), m2.size());
-      b.seen.set(count, mean.data(), m2.data());
+      unpack_stats(in, b.seen);
     }
     return true;
   }
@@ -426,9 +442,7 @@ int actor_loop(int rank) {
     batch.put<uint8_t>(cfg.agent.obs_norm);
     if (cfg.agent.obs_norm) {
       batch.put<uint64_t>(spec.obs_dim);
-      batch.put<double>(seen.count());
-      batch.doubles(seen.means().data(), spec.obs_dim);
-      batch.doubles(seen.squared_deviations().data(), spec.obs_dim);
+      pack_stats(batch, seen);
       seen.clear();
     }
     MPI_Isend(batch.buf.data(), static_cast<int>(batch.buf.size()), MPI_BYTE, 0, kBatch,
@@ -447,14 +461,8 @@ uint64_t actor_seed(uint64_t run_seed, int rank, uint64_t salt, uint64_t stream)
 }
 
 int train_mpi(const std::function<int(ActorLinks*)>& learner) {
-  int provided = 0;
-  MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
-  int rank = 0, size = 1;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  struct Finalize {
-    ~Finalize() { MPI_Finalize(); }
-  } finalize;
+  const MpiSession mpi(/*funneled=*/true);  // (the learner's updates and env pools use threads)
+  const int rank = mpi.rank(), size = mpi.size();
   if (rank != 0) {
     try {
       return actor_loop(rank);

@@ -169,16 +169,19 @@ bool launched_by_mpi() {
   return false;
 }
 
-int run_sweep_mpi(const SweepOptions& opts) {
+MpiSession::MpiSession(bool funneled) {
   int provided = 0;
-  MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SINGLE, &provided);
-  int rank = 0, size = 1;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  struct Finalize {
-    ~Finalize() { MPI_Finalize(); }
-  } finalize;
-  if (rank != 0) return worker_loop(opts);
+  MPI_Init_thread(nullptr, nullptr, funneled ? MPI_THREAD_FUNNELED : MPI_THREAD_SINGLE, &provided);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+  MPI_Comm_size(MPI_COMM_WORLD, &size_);
+}
+
+MpiSession::~MpiSession() { MPI_Finalize(); }
+
+int run_sweep_mpi(const SweepOptions& opts) {
+  const MpiSession mpi;
+  const int size = mpi.size();
+  if (mpi.rank() != 0) return worker_loop(opts);
   SweepOptions local = opts;
   if (local.jobs <= 0) local.jobs = 1;  // one run per rank, as mpirun places one rank per core
   MpiWorkers workers(size);

@@ -22,6 +22,21 @@ namespace ddpg {
 // True when this process was started by an MPI launcher (mpirun/mpiexec of Open MPI or MPICH, or
 // Slurm's srun with PMI/PMIx): the environment names a rank.
 bool launched_by_mpi();
+
+// MPI for the life of this object (MPI_Init_thread, then MPI_Finalize) and this process's rank
+// and the job's size. `funneled`: other threads run beside MPI, only this one calls it.
+class MpiSession {
+ public:
+  explicit MpiSession(bool funneled = false);
+  ~MpiSession();
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+
+ private:
+  int rank_ = 0, size_ = 1;
+};
 // The sweep as one rank of an MPI job (see above); returns the number of failed runs on rank 0, 0
 // on the workers. Throws Interrupted on rank 0 when the job was stopped.
 int run_sweep_mpi(const SweepOptions& opts);
