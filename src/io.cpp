@@ -136,12 +136,16 @@ void LineLog::close() {
   fd_ = -1;
 }
 
-uint32_t crc32(const void* data, uint64_t n) {
+namespace {
+
+// A reflected CRC-32 with polynomial `Poly` (reversed form), initial value and final xor ~0.
+template <uint32_t Poly>
+uint32_t reflected_crc32(const void* data, uint64_t n) {
   static const std::array<uint32_t, 256> table = [] {
     std::array<uint32_t, 256> t{};
     for (uint32_t i = 0; i < 256; ++i) {
       uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? Poly ^ (c >> 1) : c >> 1;
       t[i] = c;
     }
     return t;
@@ -151,6 +155,12 @@ uint32_t crc32(const void* data, uint64_t n) {
   for (uint64_t i = 0; i < n; ++i) c = table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
   return c ^ 0xFFFFFFFFu;
 }
+
+}  // namespace
+
+uint32_t crc32(const void* data, uint64_t n) { return reflected_crc32<0xEDB88320u>(data, n); }
+
+uint32_t crc32c(const void* data, uint64_t n) { return reflected_crc32<0x82F63B78u>(data, n); }
 
 ArchiveWriter::ArchiveWriter(const std::string& magic, uint32_t version) {
   buf_.reserve(1 << 16);

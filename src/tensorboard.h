@@ -14,8 +14,7 @@
 
 namespace ddpg {
 
-// CRC-32C (Castagnoli), and TensorFlow's masking of it.
-uint32_t crc32c(const void* data, size_t n);
+// TensorFlow's masking of a CRC-32C (crc32c, io.h).
 uint32_t masked_crc32c(const void* data, size_t n);
 
 class EventWriter {

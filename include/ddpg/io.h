@@ -142,6 +142,8 @@ class ArchiveReader {
 
 // CRC-32 (IEEE) of a byte range.
 uint32_t crc32(const void* data, uint64_t n);
+// CRC-32C (Castagnoli) of a byte range.
+uint32_t crc32c(const void* data, uint64_t n);
 
 // Shortest decimal text that reads back to the same double ("%.17g" trimmed).
 std::string format_double(double v);
