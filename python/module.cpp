@@ -26,20 +26,15 @@ namespace py = pybind11;
 namespace ddpg {
 namespace {
 
-// Observations as Gymnasium gives them: float64 for the MuJoCo family, float32 otherwise.
-bool obs_is_float64(const std::string& id) {
-  for (const EnvInfo& e : env_registry()) {
-    if (e.id == id) return e.family == "mujoco";
-  }
-  return false;
-}
-
 std::string family_of(const std::string& id) {
   for (const EnvInfo& e : env_registry()) {
     if (e.id == id) return e.family;
   }
   return "";
 }
+
+// Observations as Gymnasium gives them: float64 for the MuJoCo family, float32 otherwise.
+bool obs_is_float64(const std::string& id) { return family_of(id) == "mujoco"; }
 
 py::dict spec_dict(const EnvSpec& s) {
   py::dict d;
@@ -452,6 +447,13 @@ PYBIND11_MODULE(_core, m) {
   m.def("register_python_env", &register_python_env, py::arg("id"), py::arg("factory"));
   m.def("train", &train, py::arg("env_id"), py::arg("preset"), py::arg("sets"), py::arg("steps"),
         py::arg("seed"), py::arg("out"), py::arg("quiet"));
+  m.def(
+      "run_env",
+      [](const std::string& run_dir) {
+        const Config cfg = load_run_config(run_dir);
+        return py::make_tuple(cfg.env.id, cfg.env.options);
+      },
+      py::arg("run_dir"));
   m.def("env_ids", [] {
     std::vector<std::string> ids;
     for (const EnvInfo& e : env_registry()) ids.push_back(e.id);

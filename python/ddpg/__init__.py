@@ -271,15 +271,6 @@ class Policy:
         return self._low + (a + 1.0) * 0.5 * (self._high - self._low)
 
 
-def _run_env_id(run_dir):
-    import re
-    text = open(os.path.join(run_dir, "config.yaml")).read()
-    m = re.search(r'^env:\s*\n(?:\s+.*\n)*?\s+id:\s*"([^"]+)"', text, re.M)
-    if not m:
-        raise Error(f"{run_dir}/config.yaml names no env id")
-    return m.group(1)
-
-
 def load_policy(path, which="final"):
     """A run folder's policy (policy_<which>.bin) or a policy file inside a run folder. Actions
     come in the env's units, rescaled from the actor's [-1, 1] with the env's action bounds."""
@@ -292,8 +283,8 @@ def load_policy(path, which="final"):
     if not os.path.isfile(os.path.join(run_dir, "config.yaml")):
         raise Error(f"'{file}' is not in a run folder (no config.yaml beside it): its env, and so "
                     "the action bounds, are unknown")
-    env_id = _run_env_id(run_dir)
-    spec = _core.EnvCore(env_id, {}).spec()
+    env_id, options = _core.run_env(run_dir)  # (its config.yaml, read as `ddpg` reads it)
+    spec = _core.EnvCore(env_id, options).spec()
     return Policy(file, env_id, spec["act_low"], spec["act_high"])
 
 
