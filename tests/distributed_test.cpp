@@ -18,26 +18,14 @@
 #include <vector>
 
 #include "ddpg/io.h"
+#include "tests/mpi_test_util.h"
 
 namespace ddpg {
 namespace {
 
-std::string temp_dir() {
-  char tmpl[] = "/tmp/ddpg_dist_XXXXXX";
-  return mkdtemp(tmpl);
-}
-
-// (as in sweep_mpi_test.cpp: consent flags for root, 3 ranks on 2 cores, no leak check in ranks)
-const std::string kMpirun =
-    "env ${ASAN_OPTIONS:+ASAN_OPTIONS=\"$ASAN_OPTIONS:detect_leaks=0\"} "
-    "mpirun --allow-run-as-root --oversubscribe --mca btl self,tcp,vader ";
-
-int shell(const std::string& cmd, std::string* out = nullptr) {
-  const std::string file = temp_dir() + "/out.txt";
-  const int rc = std::system((cmd + " > " + file + " 2>&1").c_str());
-  if (out) *out = read_file(file);
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
+using mpi_test::kMpirun;
+using mpi_test::shell;
+using mpi_test::temp_dir;
 
 // A small Pendulum run's command line (after `ddpg train`).
 std::string small_run(const std::string& dir, int steps) {

@@ -17,23 +17,14 @@
 #include <thread>
 
 #include "ddpg/io.h"
+#include "tests/mpi_test_util.h"
 
 namespace ddpg {
 namespace {
 
-std::string temp_dir() {
-  char tmpl[] = "/tmp/ddpg_mpi_XXXXXX";
-  return mkdtemp(tmpl);
-}
-
-// mpirun as root needs its consent flags; --oversubscribe lets 3 ranks share 2 cores. Under the
-// sanitizer build the ranks run without the leak check: Open MPI's runtime keeps allocations in
-// plugins it unloads at exit, which LeakSanitizer reports without a module name that
-// tests/lsan.supp could match. (The sweep code they run is the local sweep's, leak-checked by the
-// other sweep tests; address and UB checks stay on.)
-const std::string kMpirun =
-    "env ${ASAN_OPTIONS:+ASAN_OPTIONS=\"$ASAN_OPTIONS:detect_leaks=0\"} "
-    "mpirun --allow-run-as-root --oversubscribe --mca btl self,tcp,vader ";
+using mpi_test::kMpirun;
+using mpi_test::shell;
+using mpi_test::temp_dir;
 
 std::string tiny_grid(const std::string& dir, int long_steps) {
   const std::string grid = dir + "/tiny.yaml";
@@ -59,14 +50,6 @@ const char* const kRuns[] = {"gaussian/Pendulum-v1/seed_0",
                              "gaussian/MountainCarContinuous-v0/seed_0",
                              "gaussian/MountainCarContinuous-v0/seed_1",
                              "gaussian/MountainCarContinuous-v0/seed_2"};
-
-// Exit status of a shell command, its output in `out`.
-int shell(const std::string& cmd, std::string* out = nullptr) {
-  const std::string file = temp_dir() + "/out.txt";
-  const int rc = std::system((cmd + " > " + file + " 2>&1").c_str());
-  if (out) *out = read_file(file);
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
 
 TEST(Smoke, DistributedSweepEqualsLocalSweep) {
   const std::string dir = temp_dir();
