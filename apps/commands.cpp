@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -20,6 +21,7 @@
 #include "ddpg/env.h"
 #include "ddpg/evaluate.h"
 #include "ddpg/io.h"
+#include "ddpg/onnx_export.h"
 #include "ddpg/rng.h"
 #include "ddpg/rollout.h"
 #include "ddpg/sweep_mpi.h"
@@ -117,22 +119,42 @@ int cmd_train(const TrainArgs& args) {
   return train_once(args, nullptr);
 }
 
-int cmd_eval(const EvalArgs& args) {
-  const Config cfg = load_run_config(args.run_dir);
-  if (args.which != "final" && args.which != "best") {
-    throw Error("--which must be 'final' or 'best', got '" + args.which + "'");
+namespace {
+
+// A run folder's policy (`which`: final or best) and the env of its config, checked against each
+// other. With `best_if_unfinished`, a run without policy_final.bin gives its policy_best.bin (with
+// a note on stderr); without it, the missing file is the error.
+struct RunPolicy {
+  Config cfg;
+  std::string path;
+  DeployedPolicy policy;
+  std::unique_ptr<Env> env;
+};
+
+RunPolicy open_run_policy(const std::string& run_dir, const std::string& which,
+                          bool best_if_unfinished) {
+  Config cfg = load_run_config(run_dir);
+  if (which != "final" && which != "best") {
+    throw Error("--which must be 'final' or 'best', got '" + which + "'");
   }
-  std::string path = args.run_dir + "/policy_" + args.which + ".bin";
-  if (!file_exists(path) && args.which == "final") {
-    const std::string best = args.run_dir + "/policy_best.bin";
+  std::string path = run_dir + "/policy_" + which + ".bin";
+  if (!file_exists(path) && which == "final" && best_if_unfinished) {
+    const std::string best = run_dir + "/policy_best.bin";
     if (!file_exists(best)) {
-      throw Error("'" + args.run_dir + "' has no policy yet (no policy_final.bin or " +
+      throw Error("'" + run_dir + "' has no policy yet (no policy_final.bin or " +
                   "policy_best.bin); finish or resume the run first");
     }
     std::fprintf(stderr, "no policy_final.bin (run not finished); using policy_best.bin\n");
     path = best;
   }
-  if (!file_exists(path)) throw Error("'" + path + "' does not exist");
+  if (!file_exists(path) && which == "final") {
+    throw Error("'" + path + "' does not exist (the run has not finished); finish it with " +
+                "'ddpg train --resume " + run_dir + "', or use its best policy with --which best");
+  }
+  if (!file_exists(path)) {
+    throw Error("'" + path + "' does not exist (no evaluation on the schedule has run yet); " +
+                "use --which final, or resume the run until it has evaluated");
+  }
   DeployedPolicy deployed = load_policy(path);
   auto env = make_env(cfg.env.id, cfg.env.options);
   if (deployed.obs_dim() != env->spec().obs_dim || deployed.act_dim() != env->spec().act_dim) {
@@ -141,13 +163,141 @@ int cmd_eval(const EvalArgs& args) {
                 ", but " + cfg.env.id + " has " + std::to_string(env->spec().obs_dim) + "/" +
                 std::to_string(env->spec().act_dim));
   }
-  Policy policy = [&](const std::vector<double>& o, float* a) { deployed.act(o, a); };
-  const uint64_t seed = args.seed ? *args.seed : Rng::derive(cfg.trainer.seed, 4);
-  const EvalResult r = evaluate(policy, *env, args.episodes, seed);
-  std::printf("%s (%s): %.2f +- %.2f over %d episodes\n", cfg.env.id.c_str(), path.c_str(),
+  return {std::move(cfg), path, std::move(deployed), std::move(env)};
+}
+
+}  // namespace
+
+int cmd_eval(const EvalArgs& args) {
+  RunPolicy run = open_run_policy(args.run_dir, args.which, true);
+  Policy policy = [&](const std::vector<double>& o, float* a) { run.policy.act(o, a); };
+  const uint64_t seed = args.seed ? *args.seed : Rng::derive(run.cfg.trainer.seed, 4);
+  const EvalResult r = evaluate(policy, *run.env, args.episodes, seed);
+  std::printf("%s (%s): %.2f +- %.2f over %d episodes\n", run.cfg.env.id.c_str(), run.path.c_str(),
               r.mean_return, r.std_return, args.episodes);
   std::printf("mean_return=%s\nstd_return=%s\nepisodes=%d\n", format_double(r.mean_return).c_str(),
               format_double(r.std_return).c_str(), args.episodes);
+  return 0;
+}
+
+namespace {
+
+// The commit (and its dirty flag) of the build that started a run, from its meta.json; "unknown"
+// without one (a run folder copied without it).
+std::pair<std::string, std::string> run_commit(const std::string& run_dir) {
+  const std::string path = run_dir + "/meta.json";
+  if (!file_exists(path)) {
+    std::fprintf(stderr, "'%s' does not exist; the model's run_commit is 'unknown'\n",
+                 path.c_str());
+    return {"unknown", "unknown"};
+  }
+  nlohmann::json meta;
+  try {
+    meta = nlohmann::json::parse(read_file(path, kTextFileLimit));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error("'" + path + "' is damaged (" + e.what() +
+                "); restore it from a copy of the run, or delete it to export with an unknown "
+                "run commit");
+  }
+  const auto text = [&](const char* key) -> std::string {
+    if (!meta.is_object() || !meta.contains(key)) return "unknown";
+    return meta[key].is_string() ? meta[key].get<std::string>() : meta[key].dump();
+  };
+  return {text("commit"), text("commit_dirty")};
+}
+
+}  // namespace
+
+int cmd_export(const ExportArgs& args) {
+  if (args.format != "onnx") {
+    throw Error("--format '" + args.format + "' is not supported; the formats are: onnx");
+  }
+  RunPolicy run = open_run_policy(args.run_dir, args.which, false);
+  const std::string out =
+      !args.out.empty()
+          ? args.out
+          : args.run_dir + (args.which == "final" ? "/policy.onnx" : "/policy_best.onnx");
+  const std::filesystem::path out_path(out);
+  if (std::filesystem::is_directory(out_path)) {
+    throw Error("--out '" + out + "' is a folder; name the file to write, e.g. " +
+                (out_path / "policy.onnx").string());
+  }
+  const std::filesystem::path folder = out_path.parent_path();
+  if (!folder.empty() && !std::filesystem::is_directory(folder)) {
+    throw Error("cannot write '" + out + "': the folder '" + folder.string() +
+                "' does not exist; create it or choose another --out");
+  }
+  const EnvSpec& spec = run.env->spec();
+  const auto [commit, dirty] = run_commit(args.run_dir);
+  OnnxExportOptions opts;
+  opts.act_low = spec.act_low;
+  opts.act_high = spec.act_high;
+  opts.metadata = {{"env_id", run.cfg.env.id},
+                   {"env_options", nlohmann::json(run.cfg.env.options).dump()},
+                   {"ddpg_version", DDPG_VERSION},
+                   {"run_commit", commit},
+                   {"run_commit_dirty", dirty},
+                   {"which", args.which},
+                   {"policy_file", std::filesystem::path(run.path).filename().string()}};
+  const std::string model = policy_to_onnx(run.policy, opts);
+  write_file_atomic(out, model);
+  const MlpShape& shape = run.policy.shape();
+  std::string hidden;
+  for (int h : shape.hidden) hidden += (hidden.empty() ? "" : "-") + std::to_string(h);
+  std::printf(
+      "%s: %s policy (%s) as ONNX opset %d: obs (batch, %d) -> action (batch, %d) in env "
+      "units; actor %s %s%s, %s; %zu bytes\n",
+      out.c_str(), run.cfg.env.id.c_str(), args.which.c_str(), static_cast<int>(kOnnxOpset),
+      shape.in, shape.out, hidden.c_str(), run.cfg.agent.activation.c_str(),
+      shape.layer_norm ? " + LayerNorm" : "",
+      run.policy.obs_normalizer() ? "observation normalisation" : "raw observations", model.size());
+  return 0;
+}
+
+int cmd_render(const RenderArgs& args) {
+  if (args.run_dir.empty() == args.env_id.empty()) {
+    throw Error(
+        "render: give a run folder (ddpg render RUN --out F) or an env (ddpg render --env " +
+        std::string("ID --out F, random actions), not ") +
+        (args.run_dir.empty() ? "neither" : "both"));
+  }
+  if (args.zero_actions && args.env_id.empty()) {
+    throw Error("--zero-actions goes with --env (a run is drawn with its own policy)");
+  }
+  RenderOptions opts = args.options;
+  std::unique_ptr<Env> env;
+  PolicyFactory policy;
+  std::optional<RunPolicy> run;
+  std::string what;
+  if (!args.env_id.empty()) {
+    env = make_env(args.env_id);
+    opts.seed = args.seed.value_or(0);
+    policy = random_policy(env->spec().act_dim, Rng::derive(opts.seed, 1), args.zero_actions);
+    what = args.zero_actions ? "zero actions" : "random actions";
+  } else {
+    run.emplace(open_run_policy(args.run_dir, args.which, true));
+    env = std::move(run->env);
+    // the evaluation's seed, so that the picture shows the episodes `ddpg eval` scores
+    opts.seed = args.seed.value_or(Rng::derive(run->cfg.trainer.seed, 4));
+    DeployedPolicy* deployed = &run->policy;
+    policy = [deployed]() -> ActionFn {
+      return [deployed](const std::vector<double>& o, float* a) { deployed->act(o, a); };
+    };
+    what = run->path;
+  }
+  const RenderResult r = render_to_file(*env, policy, args.out, opts);
+  std::string returns;
+  for (const double x : r.played.returns) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%s%.1f", returns.empty() ? "" : ", ", x);
+    returns += buf;
+  }
+  if (!opts.quiet) {
+    std::printf("%s: %d frames of %d x %d", args.out.c_str(), r.frames, r.width, r.height);
+    if (r.fps > 0) std::printf(" at %.3g fps", r.fps);
+    std::printf(" (%s, %s; episode returns %s)\n", env->spec().id.c_str(), what.c_str(),
+                returns.c_str());
+  }
   return 0;
 }
 
@@ -344,6 +494,8 @@ int cmd_report(const std::vector<std::string>& paths, const ReportOptions& opts)
   if (!anchors.empty() && anchors != "none") args.insert(args.end(), {"--anchors", anchors});
   if (!opts.title.empty()) args.insert(args.end(), {"--title", opts.title});
   if (opts.include_unfinished) args.push_back("--include-unfinished");
+  if (!opts.media) args.push_back("--no-media");
+  if (!opts.self_exe.empty()) args.insert(args.end(), {"--ddpg-binary", opts.self_exe});
   for (const auto& p : paths) args.push_back(p);
   const pid_t pid = fork();
   if (pid == 0) {

@@ -196,6 +196,53 @@ int main(int argc, char** argv) {
        "seed of the first evaluation episode, 0 to 2^63-1")
       ->check(seed_check());
 
+  ddpg::cli::ExportArgs exp;
+  auto* ex = app.add_subcommand(
+      "export", "write a run's policy as an ONNX model (env units in and out; docs/deploy.md)");
+  ex->add_option("run_dir", exp.run_dir, "run folder")->required();
+  ex->add_option("--which", exp.which, "final (default) or best");
+  ex->add_option("--format", exp.format, "model format: onnx (default, the only one)");
+  ex->add_option("--out", exp.out, "file to write (default RUN/policy.onnx, or policy_best.onnx)");
+
+  ddpg::cli::RenderArgs rend;
+  auto* rd = app.add_subcommand(
+      "render", "draw a run's policy (or an env under random actions) into a .png, .gif or .mp4");
+  rd->add_option("run_dir", rend.run_dir, "run folder (or --env)")->check(CLI::ExistingDirectory);
+  rd->add_option("--env", rend.env_id, "draw this env under random actions instead of a run");
+  rd->add_flag("--zero-actions", rend.zero_actions,
+               "with --env: the middle of the action bounds instead of random actions");
+  rd->add_option("--out", rend.out,
+                 "file to write: .png (a strip of frames of the first episode), .gif, or .mp4 "
+                 "(needs ffmpeg)")
+      ->required();
+  rd->add_option("--which", rend.which, "final (default) or best")
+      ->check(CLI::IsMember({"final", "best"}));
+  rd->add_option("--episodes", rend.options.episodes, "episodes, one after another (default 1)")
+      ->check(kPositive);
+  rd->add_option_function<int64_t>(
+        "--seed", [&rend](const int64_t& s) { rend.seed = static_cast<uint64_t>(s); },
+        "seed of the first episode (default: the run's evaluation seed; 0 with --env)")
+      ->check(seed_check());
+  rd->add_option("--width", rend.options.width,
+                 "frame width in pixels (default 480; 240 per strip frame)")
+      ->check(kPositive);
+  rd->add_option("--height", rend.options.height,
+                 "frame height in pixels (default 360; 180 per strip frame)")
+      ->check(kPositive);
+  rd->add_option("--fps", rend.options.fps,
+                 "animation frames per second (default the env's rate, at most 30); every n-th "
+                 "state is drawn, so the animation plays in real time")
+      ->check(kPositive);
+  rd->add_option("--frames", rend.options.frames, "frames of a .png strip (default 6)")
+      ->check(kPositive);
+  rd->add_option("--max-steps", rend.options.max_steps,
+                 "steps per episode at most (default the env's time limit)")
+      ->check(kPositive);
+  rd->add_option("--max-frames", rend.options.max_frames,
+                 "animation frames at most: fewer states are drawn (a lower frame rate)")
+      ->check(kPositive);
+  rd->add_flag("--quiet,-q", rend.options.quiet, "print nothing when done");
+
   bool envs_json = false;
   auto* envs = app.add_subcommand("envs", "list env ids with their sizes and bounds");
   envs->add_flag("--json", envs_json, "print a JSON array");
@@ -297,6 +344,9 @@ int main(int argc, char** argv) {
   rep->add_option("--title", report_opts.title, "the report's title");
   rep->add_flag("--include-unfinished", report_opts.include_unfinished,
                 "also report runs that have not reached their total steps");
+  bool report_no_media = false;
+  rep->add_flag("--no-media", report_no_media,
+                "no pictures of the best policies (media/ENV.png strips and .gif animations)");
 
   // A misspelt command gets a name and a suggestion rather than "A subcommand is required".
   if (argc > 1 && argv[1][0] != '-') {
@@ -319,6 +369,8 @@ int main(int argc, char** argv) {
   try {
     if (*t) return ddpg::cli::cmd_train(train);
     if (*e) return ddpg::cli::cmd_eval(eval);
+    if (*ex) return ddpg::cli::cmd_export(exp);
+    if (*rd) return ddpg::cli::cmd_render(rend);
     if (*sw) {
       auto split = [](const std::string& text) {
         std::vector<std::string> out;
@@ -346,7 +398,11 @@ int main(int argc, char** argv) {
       if (estimate_steps > 0) return ddpg::cli::cmd_sweep_estimate(sweep, estimate_steps);
       return ddpg::cli::cmd_sweep(sweep);
     }
-    if (*rep) return ddpg::cli::cmd_report(report_paths, report_opts);
+    if (*rep) {
+      report_opts.media = !report_no_media;
+      report_opts.self_exe = self_path();
+      return ddpg::cli::cmd_report(report_paths, report_opts);
+    }
     if (*be) {
       ddpg::cli::print_figures(
           ddpg::bench_env(bench_env_id, bench_env_seconds, bench_env_n, bench_env_threads));

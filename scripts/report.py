@@ -12,6 +12,13 @@ progress.csv.gz (one row per training episode), meta.json (env, seed, provenance
 dir, total_steps; the study's question, axis and baseline). A sweep folder may hold answer.md, the
 written answer to its question, which the report quotes.
 
+Pictures: for each env, the run with the highest final evaluation that still has a policy file is
+drawn by `ddpg render` (the binary given by --ddpg-binary, which `ddpg report` passes) into
+OUT/media/ENV.png (a strip of six states of one evaluation episode) and OUT/media/ENV.gif (that
+episode, 240 × 180, at most 150 frames). Where no run has a policy (committed data keep none), a
+picture already in OUT/media stays linked. --no-media skips the drawing; a drawing that fails (no
+OpenGL, say) is a warning, not a failed report.
+
 Scores of a run (all from deterministic evaluations unless said):
   final        mean of the evaluations in the last 10% of training (the study score);
   auc          mean of all evaluations (area under the learning curve, per step);
@@ -35,6 +42,8 @@ import json
 import math
 import os
 import re
+import shutil
+import subprocess
 import sys
 
 import matplotlib
@@ -491,6 +500,63 @@ def comparisons(runs, envs, variants, baseline, rng):
     return lines, verdicts
 
 
+MEDIA_STRIP = ["--frames", "6"]
+MEDIA_GIF = ["--width", "240", "--height", "180", "--max-frames", "150"]
+
+
+def policy_to_draw(r):
+    """'best' or 'final': the run's policy file to draw (its best evaluation first); None."""
+    for which in ("best", "final"):
+        if os.path.exists(os.path.join(r["dir"], f"policy_{which}.bin")):
+            return which
+    return None
+
+
+def pictures(runs, envs, out, binary):
+    """Per env, the strip (and GIF) of its best drawable run's policy, drawn into OUT/media by
+    `ddpg render` (binary None: draw nothing), or left there by an earlier report."""
+    media = os.path.join(out, "media")
+    sections = []
+    for env in envs:
+        drawable = [r for r in runs if r["env"] == env and r["returns"] and policy_to_draw(r)]
+        best = max(drawable, key=lambda r: r["returns"][-1], default=None)
+        png, gif = os.path.join(media, f"{env}.png"), os.path.join(media, f"{env}.gif")
+        caption = "Drawn by an earlier report (none of these runs kept a policy file)."
+        if best and binary:
+            which = policy_to_draw(best)
+            os.makedirs(media, exist_ok=True)
+            drawn = True
+            for target, extra in ((png, MEDIA_STRIP), (gif, MEDIA_GIF)):
+                cmd = [binary, "render", best["dir"], "--which", which, "--out", target,
+                       "-q"] + extra
+                try:
+                    p = subprocess.run(cmd, capture_output=True, text=True)
+                    why = (p.stderr or p.stdout).strip() if p.returncode != 0 else ""
+                except OSError as e:
+                    why = str(e)
+                if why:
+                    print(f"report: warning: no picture of {env} ({os.path.basename(target)}): "
+                          f"{why}", file=sys.stderr)
+                    drawn = False
+                    break
+            if drawn:
+                caption = (f"`{best['variant']}`, seed {best['seed']}: policy_{which}.bin of the "
+                           f"run with the highest final evaluation "
+                           f"({fmt(best['returns'][-1])}), on its evaluation seed.")
+        if not os.path.exists(png):
+            continue
+        sections += [f"### {env}", "", f"![{env}](media/{env}.png)", ""]
+        if os.path.exists(gif):
+            sections += [f"[The episode as a GIF](media/{env}.gif). {caption}", ""]
+        else:
+            sections += [caption, ""]
+    if not sections:
+        return []
+    return ["## The best policies, in pictures", "",
+            "Six states evenly spaced over one evaluation episode (`ddpg render`, "
+            "docs/render.md).", ""] + sections
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("paths", nargs="+")
@@ -500,6 +566,10 @@ def main():
     ap.add_argument("--include-unfinished", action="store_true",
                     help="also report runs that have not reached their total steps")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-media", action="store_true",
+                    help="draw no pictures of the best policies (OUT/media)")
+    ap.add_argument("--ddpg-binary", default=None,
+                    help="the ddpg binary that draws the pictures (default: ddpg on PATH)")
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
     os.makedirs(args.out, exist_ok=True)
@@ -575,6 +645,11 @@ def main():
     if len(variants) > 1:
         comp, verdicts = comparisons(runs, envs, variants, baseline, rng)
         lines += comp
+    binary = None if args.no_media else (args.ddpg_binary or shutil.which("ddpg"))
+    if not args.no_media and not binary:
+        print("report: warning: no ddpg binary to draw the pictures with (pass --ddpg-binary)",
+              file=sys.stderr)
+    lines += pictures(runs, envs, args.out, binary)
     lines += ["## Figures", ""]
     for fname in figures:
         if fname.endswith(".png"):

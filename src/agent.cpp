@@ -5,11 +5,15 @@
 #include <cmath>
 #include <utility>
 
+#include "ddpg/env.h"
+
 namespace ddpg {
 namespace {
 
 const char* kPolicyMagic = "DDPGPOLI";
-const uint32_t kPolicyVersion = 2;
+// 3 added the env's id and action bounds after the normaliser; 2 is still read.
+const uint32_t kPolicyVersion = 3;
+const uint32_t kOldestPolicyVersion = 2;
 
 // Writes Adam moments in the checkpoint layout: per parameter tensor, its m then its v.
 void save_moments(ArchiveWriter& out, const std::string& name, const FlatAdam& adam,
@@ -381,8 +385,8 @@ void Agent::load(ArchiveReader& in) {
 }
 
 DeployedPolicy::DeployedPolicy(const MlpShape& shape, FloatBuffer params,
-                               std::optional<ObsNormalizer> norm)
-    : shape_(shape), params_(std::move(params)), norm_(std::move(norm)) {
+                               std::optional<ObsNormalizer> norm, PolicyEnvInfo env)
+    : shape_(shape), params_(std::move(params)), norm_(std::move(norm)), env_(std::move(env)) {
   obs_.assign(shape_.in, 0.0f);
   scratch_.assign(2 * static_cast<size_t>(shape_.max_width()), 0.0f);
   // The policy never changes: it acts on the transposed copy (mlp_pack_act) from the start.
@@ -399,7 +403,10 @@ void DeployedPolicy::act(const std::vector<double>& obs, float* action) {
   mlp_act(shape_, packed_.data(), obs_.data(), nullptr, 1, action, scratch_.data(), true);
 }
 
-void save_policy(const std::string& path, Agent& agent) {
+void save_policy(const std::string& path, Agent& agent, const EnvSpec& env) {
+  if (env.obs_dim != agent.obs_dim() || env.act_dim != agent.act_dim()) {
+    throw Error("save_policy: the env " + env.id + " does not match the agent's sizes");
+  }
   const AgentConfig& cfg = agent.config();
   ArchiveWriter out(kPolicyMagic, kPolicyVersion);
   out.i64(agent.obs_dim());
@@ -411,11 +418,15 @@ void save_policy(const std::string& path, Agent& agent) {
   save_network(out, agent.engine().actor_shape(), agent.actor(), "actor");
   out.boolean(agent.obs_normalizer() != nullptr);
   if (agent.obs_normalizer()) agent.obs_normalizer()->save(out);
+  out.tag("env");
+  out.str(env.id);
+  out.doubles(env.act_low);
+  out.doubles(env.act_high);
   write_file_atomic(path, out.finish());
 }
 
 DeployedPolicy load_policy(const std::string& path) {
-  ArchiveReader in(read_file(path), kPolicyMagic, kPolicyVersion, path);
+  ArchiveReader in(read_file(path), kPolicyMagic, kPolicyVersion, path, kOldestPolicyVersion);
   AgentConfig cfg;
   const int64_t obs_dim64 = in.i64(), act_dim64 = in.i64();
   const uint64_t n = in.u64();
@@ -453,7 +464,16 @@ DeployedPolicy load_policy(const std::string& path) {
     norm = ObsNormalizer(obs_dim, 5.0);
     norm->load(in);
   }
-  return DeployedPolicy(shape, std::move(params), std::move(norm));
+  PolicyEnvInfo env;
+  if (in.version() >= 3) {
+    in.expect_tag("env");
+    env.id = in.str();
+    env.act_low.resize(act_dim);
+    env.act_high.resize(act_dim);
+    in.doubles(env.act_low.data(), act_dim, "action low bounds");
+    in.doubles(env.act_high.data(), act_dim, "action high bounds");
+  }
+  return DeployedPolicy(shape, std::move(params), std::move(norm), std::move(env));
 }
 
 }  // namespace ddpg

@@ -1,6 +1,8 @@
 // Benchmarks: see bench.h.
 #include "ddpg/bench.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -13,6 +15,7 @@
 #include "ddpg/env_pool.h"
 #include "ddpg/gemm.h"
 #include "ddpg/rng.h"
+#include "ddpg/runtime/policy.h"
 #include "ddpg/simd.h"
 #include "ddpg/trainer.h"
 #include "envs/box2d/box2d_env.h"
@@ -210,9 +213,40 @@ BenchFigures bench_act(const ActBenchOptions& o) {
   FloatBuffer packed(shape.size());
   const double pack_us =
       time_ms([&] { mlp_pack_act(shape, agent.actor(), packed.data()); }, o.seconds) * 1e3;
+  // The same actor through the dependency-free runtime (runtime/policy.h), from a policy file:
+  // one observation, and a batch of 256 (per observation).
+  EnvSpec spec;
+  spec.id = "Bench-v0";
+  spec.obs_dim = obs_dim;
+  spec.act_dim = act_dim;
+  spec.act_low.assign(act_dim, -1.0);
+  spec.act_high.assign(act_dim, 1.0);
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("ddpg_bench_policy_" + std::to_string(::getpid()) + ".bin"))
+                               .string();
+  save_policy(path, agent, spec);
+  runtime::Policy runtime_policy(path);
+  std::filesystem::remove(path);
+  std::vector<double> runtime_action(act_dim);
+  const double runtime_us = time_ms(
+                                [&] {
+                                  for (int i = 0; i < kCalls; ++i)
+                                    runtime_policy.act(obs.data(), runtime_action.data());
+                                },
+                                o.seconds) *
+                            1e3 / kCalls;
+  const int kRows = 256;
+  std::vector<double> rows(static_cast<size_t>(kRows) * obs_dim), row_actions(kRows * act_dim);
+  for (auto& x : rows) x = rng.normal();
+  const double runtime_batch_us =
+      time_ms([&] { runtime_policy.act_batch(rows.data(), kRows, row_actions.data()); },
+              o.seconds) *
+      1e3 / kRows;
   return {{"act_us", act_us},
           {"act_train_us", act_train_us},
           {"pack_us", pack_us},
+          {"runtime_act_us", runtime_us},
+          {"runtime_batch256_us_per_obs", runtime_batch_us},
           {"macs", static_cast<double>(shape.macs_per_row())}};
 }
 

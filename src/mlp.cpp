@@ -12,9 +12,6 @@
 namespace ddpg {
 namespace {
 
-constexpr float kLayerNormEps = 1e-5f;  // LibTorch's default
-constexpr float kLeakySlope = 0.01f;
-
 // Fills an m × n block of C (ldc) with zeros: the product over an empty k.
 void zero_block(int m, int n, float* c, int ldc) {
   for (int r = 0; r < m; ++r) std::fill(c + int64_t{r} * ldc, c + int64_t{r} * ldc + n, 0.0f);

@@ -94,8 +94,8 @@ void RunFiles::write_checkpoint(ArchiveWriter& out) const {
   write_file_atomic(checkpoint_path(), out.finish());
 }
 
-void RunFiles::save_policy(const std::string& which, Agent& agent) const {
-  ddpg::save_policy(dir_ + "/policy_" + which + ".bin", agent);
+void RunFiles::save_policy(const std::string& which, Agent& agent, const EnvSpec& env) const {
+  ddpg::save_policy(dir_ + "/policy_" + which + ".bin", agent, env);
 }
 
 void RunFiles::record_segment(const Config& cfg, int64_t from_step, int64_t to_step, double seconds,

@@ -41,7 +41,8 @@ class RunFiles {
 
   void write_checkpoint(ArchiveWriter& out) const;
   std::string read_checkpoint() const { return read_file(checkpoint_path()); }
-  void save_policy(const std::string& which, Agent& agent) const;  // policy_<which>.bin
+  void save_policy(const std::string& which, Agent& agent,
+                   const EnvSpec& env) const;  // policy_<which>.bin
 
   // Appends this process's segment (steps, wall time, provenance) to meta.json, whose
   // wall_seconds is then the run's total over all its processes.

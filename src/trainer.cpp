@@ -109,6 +109,7 @@ void check_memory(const Config& cfg, const EnvSpec& spec) {
 class Evaluation {
  public:
   explicit Evaluation(const Config& cfg) : cfg_(cfg), env_(make_env(cfg.env.id, cfg.env.options)) {}
+  const EnvSpec& spec() const { return env_->spec(); }
 
   // trainer.eval_episodes episodes of π without noise; the row goes to eval.csv. Only an
   // evaluation on the schedule counts for the best (and saves policy_best.bin): a resumed run
@@ -127,7 +128,7 @@ class Evaluation {
     if (on_schedule && (!have_best || r.mean_return > best)) {
       have_best = true;
       best = r.mean_return;
-      files.save_policy("best", agent);
+      files.save_policy("best", agent, env_->spec());
     }
     return r;
   }
@@ -511,7 +512,7 @@ class Loop {
     for (int64_t k = 0; k < pending_updates_; ++k) learn();
     pending_updates_ = 0;
     if (evaluation_.last_step != step_) run_eval(false);
-    files_.save_policy("final", *agent_);
+    files_.save_policy("final", *agent_, evaluation_.spec());
     TrainSummary summary;
     summary.run_dir = files_.dir();
     summary.steps = step_;

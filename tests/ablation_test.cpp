@@ -10,12 +10,24 @@
 
 #include "ddpg/agent.h"
 #include "ddpg/config.h"
+#include "ddpg/env.h"
 #include "ddpg/io.h"
 #include "ddpg/replay_buffer.h"
 #include "tests/test_batches.h"
 
 namespace ddpg {
 namespace {
+
+// An env description of the agent's sizes with bounds [-2, 2], for policy files.
+EnvSpec spec_of(const Agent& agent) {
+  EnvSpec s;
+  s.id = "Test-v0";
+  s.obs_dim = agent.obs_dim();
+  s.act_dim = agent.act_dim();
+  s.act_low.assign(s.act_dim, -2.0);
+  s.act_high.assign(s.act_dim, 2.0);
+  return s;
+}
 
 AgentConfig small(const std::string& layer_norm = "none") {
   AgentConfig c;
@@ -148,7 +160,7 @@ TEST(ObsNorm, StatisticsAndPolicyFileRoundTrip) {
   EXPECT_NEAR(n->mean(0), 10, 0.1);
   EXPECT_NEAR(std::sqrt(n->variance(1)), 0.5, 0.02);
   const std::string path = "/tmp/ddpg_obsnorm_policy.bin";
-  save_policy(path, agent);
+  save_policy(path, agent, spec_of(agent));
   DeployedPolicy deployed = load_policy(path);
   float a1, a2;
   agent.act({11.0, -3.2}, &a1);     // the actor's own layout
@@ -156,6 +168,10 @@ TEST(ObsNorm, StatisticsAndPolicyFileRoundTrip) {
   EXPECT_NEAR(a1, a2, 1e-6f);
   agent.act_fixed({11.0, -3.2}, &a1);
   EXPECT_EQ(a1, a2);  // as the agent's evaluation does
+  // version 3 records the env
+  EXPECT_EQ(deployed.env().id, "Test-v0");
+  EXPECT_EQ(deployed.env().act_low, std::vector<double>{-2.0});
+  EXPECT_EQ(deployed.env().act_high, std::vector<double>{2.0});
 }
 
 // Found by fuzz_policy: a damaged header that describes more weights than the file holds is
@@ -165,7 +181,7 @@ TEST(PolicyFile, AHeaderLargerThanTheFileIsRefused) {
   c.hidden = {8};
   Agent agent(c, 2, 1, 0);
   const std::string path = "/tmp/ddpg_big_header_policy.bin";
-  save_policy(path, agent);
+  save_policy(path, agent, spec_of(agent));
   std::string data = read_file(path);
   // the first hidden width (after magic, version, obs_dim, act_dim, layer count) becomes 2^20
   const int64_t wide = int64_t{1} << 20;

@@ -107,6 +107,9 @@ class BipedalWalker : public Box2dEnv {
   // hand-set test states: the observation is updated by the next step, and checkpoints (which
   // replay actions) do not record it.
   void place_walker(double x, double y, double angle, double vx, double vy, double omega);
+  // Gymnasium's picture: sky, striped terrain, obstacles, the walker and the start flag, scrolled
+  // with the hull (box2d_draw.cpp).
+  void draw(Scene& scene) const override;
 
  protected:
   void build_episode() override;

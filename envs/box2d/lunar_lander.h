@@ -59,6 +59,9 @@ class LunarLander : public Box2dEnv {
   const std::array<double, kChunks>& terrain_y() const { return smooth_y_; }
   // Places the lander (and moves its legs with it) with the given velocity, for hand-set states.
   void set_lander_state(double x, double y, double angle, double vx, double vy, double omega);
+  // Gymnasium's picture: black sky over the moon, the lander and its legs, the pad's flags; a
+  // flame for the main engine stands in for Gymnasium's exhaust particles (box2d_draw.cpp).
+  void draw(Scene& scene) const override;
 
  protected:
   void build_episode() override;

@@ -131,6 +131,10 @@ struct BulletPart {
 
 // Common machinery of the Bullet envs: the world, name lookups, reward terms, save/load.
 class BulletEnv : public Env {
+ public:
+  // The collision shapes at their poses, with a camera that follows the robot (bullet_draw.cpp).
+  void draw(Scene& scene) const override;
+
  protected:
   BulletEnv(double gravity, double timestep, int frame_skip);
 

@@ -21,6 +21,8 @@ class MountainCarContinuous : public Env {
   double position() const { return x_; }
   double velocity() const { return v_; }
   void set_state(double x, double v);
+  // Gymnasium's picture: the hill, the car on it and the goal flag (classic_draw.cpp).
+  void draw(Scene& scene) const override;
 
  protected:
   void do_reset() override;

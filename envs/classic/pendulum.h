@@ -21,6 +21,8 @@ class Pendulum : public Env {
   double theta() const { return th_; }
   double theta_dot() const { return thdot_; }
   void set_state(double th, double thdot);
+  // Gymnasium's picture: the rod from the axle, seen face on (classic_draw.cpp).
+  void draw(Scene& scene) const override;
 
  protected:
   void do_reset() override;

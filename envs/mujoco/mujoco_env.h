@@ -60,6 +60,10 @@ class MujocoEnv : public Env {
   // observation. For tests and scripted starts.
   void set_state(const std::vector<double>& qpos, const std::vector<double>& qvel);
 
+  // The model and data for MuJoCo's renderer, with a camera that follows the torso of the
+  // locomotion tasks (mujoco_draw.cpp).
+  void draw(Scene& scene) const override;
+
  protected:
   // Loads `xml_name`, fills the action part of spec_ from actuator_ctrlrange, and the id and time
   // limit. `version` is 4 or 5. The derived env then calls set_obs_dim.

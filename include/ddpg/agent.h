@@ -178,26 +178,43 @@ void save_network(ArchiveWriter& out, const MlpShape& shape, const float* params
                   const std::string& name);
 void load_network(ArchiveReader& in, const MlpShape& shape, float* params, const std::string& name);
 
+struct EnvSpec;
+
+// What a policy file records of the env it was trained on (format version 3; empty in version 2
+// files): its id and action bounds, so that a deployed policy can act in env units.
+struct PolicyEnvInfo {
+  std::string id;
+  std::vector<double> act_low, act_high;
+};
+
 // A deployable policy: the actor and the observation normalisation it was trained with. It maps a
 // raw observation to an action in [-1, 1]; rescale it to the env's bounds with rescale_action.
 class DeployedPolicy {
  public:
-  DeployedPolicy(const MlpShape& shape, FloatBuffer params, std::optional<ObsNormalizer> norm);
+  DeployedPolicy(const MlpShape& shape, FloatBuffer params, std::optional<ObsNormalizer> norm,
+                 PolicyEnvInfo env = {});
   void act(const std::vector<double>& obs, float* action);
   int obs_dim() const { return shape_.in; }
   int act_dim() const { return shape_.out; }
   const MlpShape& shape() const { return shape_; }
   const float* params() const { return params_.data(); }
+  // The observation normalisation it was trained with (nullptr: none).
+  const ObsNormalizer* obs_normalizer() const { return norm_ ? &*norm_ : nullptr; }
+  // The env the policy was trained on (id and bounds empty for a version-2 file).
+  const PolicyEnvInfo& env() const { return env_; }
 
  private:
   MlpShape shape_;
   FloatBuffer params_, packed_;  // packed_: params_ laid out by mlp_pack_act
   std::optional<ObsNormalizer> norm_;
+  PolicyEnvInfo env_;
   std::vector<float> obs_, scratch_;
 };
 
-// Writes the agent's actor (and normaliser) as a policy file, atomically.
-void save_policy(const std::string& path, Agent& agent);
+// Writes the agent's actor (and normaliser) and the env's id and action bounds as a policy file,
+// atomically. The layout (format version 3) is read without this library by the policy runtime
+// (include/ddpg/runtime/policy.h, docs/deploy.md).
+void save_policy(const std::string& path, Agent& agent, const EnvSpec& env);
 // Loads a policy file written by save_policy. Throws Error for a damaged or foreign file.
 DeployedPolicy load_policy(const std::string& path);
 

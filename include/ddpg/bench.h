@@ -7,7 +7,8 @@
 //              alone, run with the same shapes and the same threading in the same process ("gemm
 //              floor"): ratio = update_ms / gemm_floor_ms; and against the FLOP limit of the cores
 //              it uses: flop_fraction = update FLOP / (update time × measured peak of those cores).
-// bench act    one action for one observation (Agent::act, the float kernels).
+// bench act    one action for one observation (Agent::act, the float kernels), and the same actor
+//              through the dependency-free policy runtime (runtime/policy.h), alone and in batches.
 // bench env    env steps per second under random actions, for one env or `num_envs` envs stepped
 //              together; for MuJoCo envs also the raw mj_step rate of the same model.
 // bench train  the whole training loop (act, step, store, sample, update) on an env, in steps

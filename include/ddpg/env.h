@@ -27,6 +27,8 @@
 
 namespace ddpg {
 
+struct Scene;  // scene.h
+
 struct EnvSpec {
   std::string id;
   int obs_dim = 0;
@@ -88,6 +90,10 @@ class Env {
   // Whole state (RNG, counters, observation, physics) for exact resume.
   void save_state(ArchiveWriter& out) const;
   void load_state(ArchiveReader& in);
+
+  // What `ddpg render` shows of the current state (scene.h): the env fills `scene` (cleared by
+  // the caller). Called between steps, never by step(). Envs without a picture leave it empty.
+  virtual void draw(Scene& scene) const { (void)scene; }
 
  protected:
   // Derived envs set spec_ in their constructor, and implement these. `do_reset` writes the

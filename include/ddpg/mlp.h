@@ -26,6 +26,10 @@
 namespace ddpg {
 
 enum class Activation { kRelu, kTanh, kElu, kLeakyRelu };
+// The constants of the hidden layers (LibTorch's defaults; an exported graph states them too):
+// LayerNorm's ε and LeakyReLU's negative slope. ELU has α = 1.
+constexpr float kLayerNormEps = 1e-5f;
+constexpr float kLeakySlope = 0.01f;
 Activation parse_activation(const std::string& name);
 
 struct MlpShape {
