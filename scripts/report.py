@@ -16,7 +16,8 @@ Pictures: for each env, the run with the highest final evaluation that still has
 drawn by `ddpg render` (the binary given by --ddpg-binary, which `ddpg report` passes) into
 OUT/media/ENV.png (a strip of six states of one evaluation episode) and OUT/media/ENV.gif (that
 episode, 240 × 180, at most 150 frames). Where no run has a policy (committed data keep none), a
-picture already in OUT/media stays linked. --no-media skips the drawing; a drawing that fails (no
+picture already in OUT/media stays linked, with the caption kept beside it in OUT/media/ENV.txt
+(a picture drawn by hand, from a run outside the report, says so there). --no-media skips the drawing; a drawing that fails (no
 OpenGL, say) is a warning, not a failed report.
 
 Scores of a run (all from deterministic evaluations unless said):
@@ -521,7 +522,12 @@ def pictures(runs, envs, out, binary):
         drawable = [r for r in runs if r["env"] == env and r["returns"] and policy_to_draw(r)]
         best = max(drawable, key=lambda r: r["returns"][-1], default=None)
         png, gif = os.path.join(media, f"{env}.png"), os.path.join(media, f"{env}.gif")
+        # the caption of a picture drawn earlier (by a report or by hand) is kept beside it
+        note = os.path.join(media, f"{env}.txt")
         caption = "Drawn by an earlier report (none of these runs kept a policy file)."
+        if os.path.exists(note):
+            with open(note) as f:
+                caption = f.read().strip()
         if best and binary:
             which = policy_to_draw(best)
             os.makedirs(media, exist_ok=True)
@@ -543,6 +549,9 @@ def pictures(runs, envs, out, binary):
                 caption = (f"`{best['variant']}`, seed {best['seed']}: policy_{which}.bin of the "
                            f"run with the highest final evaluation "
                            f"({fmt(best['returns'][-1])}), on its evaluation seed.")
+                with open(note + ".tmp", "w") as f:
+                    f.write(caption + "\n")
+                os.replace(note + ".tmp", note)
         if not os.path.exists(png):
             continue
         sections += [f"### {env}", "", f"![{env}](media/{env}.png)", ""]
