@@ -19,28 +19,13 @@
 #include "ddpg/io.h"
 #include "ddpg/rng.h"
 #include "ddpg/scene.h"
+#include "tests/test_util.h"
 
 namespace ddpg {
 namespace {
 
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-struct CommandResult {
-  int exit_code;
-  std::string output;
-};
-
-CommandResult run_command(const std::string& args, const std::string& env_prefix = "") {
-  const std::string cmd = env_prefix + " " + std::string(DDPG_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
 
 // A scratch folder, removed with everything in it at the end of the test.
 class TempDir {

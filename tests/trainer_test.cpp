@@ -21,25 +21,10 @@
 #include "ddpg/config.h"
 #include "ddpg/dir_lock.h"
 #include "ddpg/io.h"
+#include "tests/test_util.h"
 
 namespace ddpg {
 namespace {
-
-struct CommandResult {
-  int exit_code;
-  std::string output;
-};
-
-CommandResult run_command(const std::string& args) {
-  const std::string cmd = std::string(DDPG_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
 
 std::string temp_dir() {
   char tmpl[] = "/tmp/ddpg_run_XXXXXX";

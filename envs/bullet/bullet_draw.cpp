@@ -19,20 +19,12 @@
 namespace ddpg {
 namespace {
 
-struct CameraPreset {
-  const char* prefix;  // env id prefix
-  bool track;          // follow the robot in x and y
-  double lookat[3];    // the fixed point, or the height when tracking (NaN: the robot's)
-  double distance, azimuth, elevation;
-};
-
-constexpr double kFollow = NAN;
 constexpr CameraPreset kPresets[] = {
     {"HopperBullet", true, {0, 0, 1.15}, 3.0, 90, -20},
     {"Walker2DBullet", true, {0, 0, 1.15}, 4.0, 90, -20},
-    {"HalfCheetahBullet", true, {0, 0, kFollow}, 4.0, 90, -20},
-    {"AntBullet", true, {0, 0, kFollow}, 5.0, 90, -30},
-    {"HumanoidBullet", true, {0, 0, kFollow}, 4.0, 90, -20},
+    {"HalfCheetahBullet", true, {0, 0, kFollowRobot}, 4.0, 90, -20},
+    {"AntBullet", true, {0, 0, kFollowRobot}, 5.0, 90, -30},
+    {"HumanoidBullet", true, {0, 0, kFollowRobot}, 4.0, 90, -20},
     {"ReacherBullet", false, {0, 0, 0}, 0.9, 90, -90},
     {"InvertedPendulum", false, {0, 0, 0.3}, 2.5, 90, -10},
     {"InvertedDoublePendulum", false, {0, 0, 0.5}, 3.5, 90, -10},
@@ -153,18 +145,12 @@ void BulletEnv::draw(Scene& scene) const {
                 : world_.body(m)->getBaseWorldTransform().getOrigin();
     }
   }
-  CameraPreset preset{"", have_robot, {0, 0, kFollow}, 4.0, 90, -20};
+  CameraPreset preset{"", have_robot, {0, 0, kFollowRobot}, 4.0, 90, -20};
   for (const CameraPreset& p : kPresets) {
-    if (spec_.id.rfind(p.prefix, 0) == 0) preset = p;
+    if (spec_.id.rfind(p.key, 0) == 0) preset = p;
   }
-  Camera& cam = scene.camera;
-  for (int i = 0; i < 3; ++i) {
-    const bool follow = preset.track ? (i < 2 || std::isnan(preset.lookat[i])) : false;
-    cam.lookat[i] = follow ? robot[i] : preset.lookat[i];
-  }
-  cam.distance = preset.distance;
-  cam.azimuth = preset.azimuth;
-  cam.elevation = preset.elevation;
+  const double at[3] = {robot[0], robot[1], robot[2]};
+  scene.camera = preset.aim(at);
 }
 
 }  // namespace ddpg

@@ -11,23 +11,15 @@
 namespace ddpg {
 namespace {
 
-struct CameraPreset {
-  const char* model;  // asset name
-  bool track;         // follow the robot (body 1's subtree: its centre of mass) in x and y
-  double lookat[3];   // the fixed point, or the height when tracking (NaN: the robot's)
-  double distance, azimuth, elevation;
-};
-
-constexpr double kFollow = NAN;
 constexpr CameraPreset kPresets[] = {
     {"hopper.xml", true, {0, 0, 1.15}, 3.0, 90, -20},
     {"walker2d.xml", true, {0, 0, 1.15}, 4.0, 90, -20},
     {"walker2d_v5.xml", true, {0, 0, 1.15}, 4.0, 90, -20},
-    {"half_cheetah.xml", true, {0, 0, kFollow}, 4.0, 90, -20},
-    {"ant.xml", true, {0, 0, kFollow}, 5.0, 90, -30},
-    {"humanoid.xml", true, {0, 0, kFollow}, 4.0, 90, -20},
-    {"humanoidstandup.xml", true, {0, 0, kFollow}, 4.0, 90, -20},
-    {"swimmer.xml", true, {0, 0, kFollow}, 5.5, 90, -45},
+    {"half_cheetah.xml", true, {0, 0, kFollowRobot}, 4.0, 90, -20},
+    {"ant.xml", true, {0, 0, kFollowRobot}, 5.0, 90, -30},
+    {"humanoid.xml", true, {0, 0, kFollowRobot}, 4.0, 90, -20},
+    {"humanoidstandup.xml", true, {0, 0, kFollowRobot}, 4.0, 90, -20},
+    {"swimmer.xml", true, {0, 0, kFollowRobot}, 5.5, 90, -45},
     {"reacher.xml", false, {0, 0, 0}, 0.9, 90, -90},
     {"pusher.xml", false, {0.25, -0.3, -0.3}, 2.0, 90, -55},
     {"pusher_v5.xml", false, {0.25, -0.3, -0.3}, 2.0, 90, -55},
@@ -43,19 +35,16 @@ void MujocoEnv::draw(Scene& scene) const {
   scene.model = model_;
   scene.data = data_;
   // an unknown model: follow the robot from twice the model's extent
-  CameraPreset preset{"", model_->nbody > 1, {0, 0, kFollow}, 2 * model_->stat.extent, 90, -20};
+  CameraPreset preset{"", model_->nbody > 1, {0, 0, kFollowRobot}, 2 * model_->stat.extent, 90,
+                      -20};
   for (const CameraPreset& p : kPresets) {
-    if (model_name() == p.model) preset = p;
+    if (model_name() == p.key) preset = p;
   }
-  Camera& cam = scene.camera;
-  for (int i = 0; i < 3; ++i) {
-    const double robot = model_->nbody > 1 ? data_->subtree_com[3 + i] : 0.0;
-    const bool follow = preset.track ? (i < 2 || std::isnan(preset.lookat[i])) : false;
-    cam.lookat[i] = follow ? robot : preset.lookat[i];
+  double robot[3] = {0, 0, 0};
+  if (model_->nbody > 1) {
+    for (int i = 0; i < 3; ++i) robot[i] = data_->subtree_com[3 + i];
   }
-  cam.distance = preset.distance;
-  cam.azimuth = preset.azimuth;
-  cam.elevation = preset.elevation;
+  scene.camera = preset.aim(robot);
 }
 
 }  // namespace ddpg

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -72,6 +73,29 @@ struct Camera {
   double azimuth = 90.0;
   double elevation = -20.0;
 };
+
+// Where an env's camera goes: at `lookat`, or (`track`) following the robot in x and y, and in z
+// too where lookat[2] is kFollowRobot. The MuJoCo and Bullet envs each keep a table of these.
+struct CameraPreset {
+  const char* key;  // what the env's table matches: an asset name (MuJoCo), an id prefix (Bullet)
+  bool track;
+  double lookat[3];  // the fixed point, or the height when tracking
+  double distance, azimuth, elevation;
+
+  // The camera for a robot at `robot` (its centre, world frame).
+  Camera aim(const double robot[3]) const {
+    Camera cam;
+    for (int i = 0; i < 3; ++i) {
+      const bool follow = track && (i < 2 || std::isnan(lookat[i]));
+      cam.lookat[i] = follow ? robot[i] : lookat[i];
+    }
+    cam.distance = distance;
+    cam.azimuth = azimuth;
+    cam.elevation = elevation;
+    return cam;
+  }
+};
+constexpr double kFollowRobot = NAN;
 
 struct Scene {
   enum class Kind { kNone, k2d, kMujoco, kSolids };
