@@ -146,6 +146,31 @@ TEST(Config, ZooPresetForPendulum) {
   EXPECT_EQ(c.trainer.total_steps, 20000);
 }
 
+// rl-zoo's ddpg.yml overrides its shared PyBullet block per id: lr 1e-3 for HalfCheetah (the shared
+// block), 7e-4 for Ant and Walker2D, and for Hopper also 64 updates every 64 steps.
+TEST(Config, ZooPresetForBulletFollowsRlZooPerId) {
+  struct Expect {
+    const char* id;
+    double lr;
+    int update_every, gradient_steps;
+  };
+  for (const Expect& e :
+       {Expect{"HalfCheetahBulletEnv-v0", 1e-3, 1, 1}, Expect{"AntBulletEnv-v0", 7e-4, 1, 1},
+        Expect{"Walker2DBulletEnv-v0", 7e-4, 1, 1}, Expect{"HopperBulletEnv-v0", 7e-4, 64, 64}}) {
+    ConfigSources src;
+    src.preset = "zoo";
+    src.env_id = e.id;
+    const Config c = resolve_config(src);
+    EXPECT_DOUBLE_EQ(c.agent.actor_lr, e.lr) << e.id;
+    EXPECT_DOUBLE_EQ(c.agent.critic_lr, e.lr) << e.id;
+    EXPECT_EQ(c.trainer.update_unit, "step") << e.id;
+    EXPECT_EQ(c.trainer.update_every, e.update_every) << e.id;
+    EXPECT_EQ(c.trainer.gradient_steps, e.gradient_steps) << e.id;
+    EXPECT_DOUBLE_EQ(c.agent.gamma, 0.98) << e.id;
+    EXPECT_EQ(c.agent.buffer_size, 200000) << e.id;
+  }
+}
+
 TEST(Config, PaperPresetAndLaterLayersWin) {
   ConfigSources src;
   src.preset = "paper";
