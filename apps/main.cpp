@@ -276,6 +276,13 @@ int main(int argc, char** argv) {
   add_bench_config(bu, ub.sources, ub_aliases, false);
   add_sizes_and_time(bu, ub.obs_dim, ub.act_dim, ub.seconds);
 
+  ddpg::GemmBenchOptions gb;
+  std::vector<std::string> gb_aliases;
+  auto* bg = bench->add_subcommand(
+      "gemm", "the update's matrix multiplies one by one, on every path the CPU can run");
+  add_bench_config(bg, gb.sources, gb_aliases, false);
+  add_sizes_and_time(bg, gb.obs_dim, gb.act_dim, gb.seconds);
+
   ddpg::ActBenchOptions ab;
   std::vector<std::string> ab_aliases;
   auto* ba = bench->add_subcommand("act", "one action for one observation (the float kernels)");
@@ -416,6 +423,11 @@ int main(int argc, char** argv) {
     auto with_aliases = [](ddpg::ConfigSources& src, const std::vector<std::string>& aliases) {
       src.sets.insert(src.sets.begin(), aliases.begin(), aliases.end());
     };
+    if (*bg) {
+      with_aliases(gb.sources, gb_aliases);
+      ddpg::cli::print_figures(ddpg::bench_gemm(gb));
+      return 0;
+    }
     if (*ba) {
       with_aliases(ab.sources, ab_aliases);
       ddpg::cli::print_figures(ddpg::bench_act(ab));

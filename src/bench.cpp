@@ -1,13 +1,16 @@
 // Benchmarks: see bench.h.
 #include "ddpg/bench.h"
 
+#include <omp.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <thread>
+#include <tuple>
 
 #include "ddpg/agent.h"
 #include "ddpg/build_info.h"
@@ -44,6 +47,26 @@ double time_ms(F&& fn, double seconds) {
   }
   std::sort(rounds.begin(), rounds.end());
   return rounds[2];
+}
+
+// The fastest of 7 rounds of `fn` (about `seconds` in all, after a warm-up), in ms per call: for
+// kernels on hot operands, where anything slower than the best is interference, not the kernel.
+template <class F>
+double best_ms(F&& fn, double seconds) {
+  for (int i = 0; i < 3; ++i) fn();
+  const auto t0 = Clock::now();
+  int n = 0;
+  while (std::chrono::duration<double>(Clock::now() - t0).count() < seconds / 8 || n < 3) {
+    fn();
+    ++n;
+  }
+  double best = 1e300;
+  for (int r = 0; r < 7; ++r) {
+    const auto a = Clock::now();
+    for (int i = 0; i < n; ++i) fn();
+    best = std::min(best, std::chrono::duration<double, std::milli>(Clock::now() - a).count() / n);
+  }
+  return best;
 }
 
 // Peak of `threads` cores at once: each thread measures its own core over the same window.
@@ -183,6 +206,72 @@ BenchFigures bench_update(const UpdateBenchOptions& o) {
           {"shards", static_cast<double>(engine.shards())},
           {"critics", static_cast<double>(c.agent.n_critics)},
           {"batch", static_cast<double>(c.agent.batch_size)}};
+}
+
+BenchFigures bench_gemm(const GemmBenchOptions& o) {
+  const Config c = bench_config(o.sources, {}, kReferenceAgent);
+  const auto [obs_dim, act_dim] = bench_sizes(o.sources, c, o.obs_dim, o.act_dim);
+  Agent agent(c.agent, obs_dim, act_dim, 0);
+  agent.set_threads(c.trainer.threads > 0 ? c.trainer.threads : all_cores());
+  // One shard's multiplies, each shape once, in the order the update first runs it.
+  std::vector<GemmShape> shapes;
+  std::map<std::tuple<bool, bool, int, int, int>, int> count;
+  size_t biggest = 0;
+  for (const GemmShape& g : agent.engine().shard_gemms(true)) {
+    if (count[{g.trans_a, g.trans_b, g.m, g.n, g.k}]++ == 0) shapes.push_back(g);
+    biggest = std::max({biggest, size_t(g.m) * g.k, size_t(g.k) * g.n, size_t(g.m) * g.n});
+  }
+  std::vector<float> scratch(3 * biggest, 0.01f);
+  float* a = scratch.data();
+  float* b = a + biggest;
+  float* out = b + biggest;
+  const double peak = simd::fma_peak_gflops(std::min(1.0, o.seconds * 2), nullptr);
+  BenchFigures f = {{"peak_gflops_per_core", peak},
+                    {"batch", static_cast<double>(c.agent.batch_size)},
+                    {"shards", static_cast<double>(agent.engine().shards())}};
+  // cblas_sgemm on one thread, as the engine runs it on one; the path and threads restored after
+  struct Restore {
+    gemm::Path path = gemm::path();
+    int omp = omp_get_max_threads();
+    ~Restore() {
+      gemm::force(path);
+      omp_set_num_threads(omp);
+    }
+  } restore;
+  omp_set_num_threads(1);
+  std::vector<gemm::Path> paths;
+  for (const gemm::Path p : {gemm::Path::kAvx512, gemm::Path::kAvx2, gemm::Path::kBlas}) {
+    if (gemm::supported(p)) {
+      paths.push_back(p);
+    } else {
+      f.emplace_back(std::string(gemm::path_name(p)) + "_supported", 0.0);  // the CPU lacks it
+    }
+  }
+  // Shape by shape, every path in turn, so that a change of clock speed touches the paths alike.
+  std::vector<double> all_ms(paths.size(), 0.0);
+  double all_flop = 0;
+  for (const GemmShape& g : shapes) {
+    const std::vector<GemmShape> one = {g};
+    const double flop = gemm_flop(one);
+    const int times = count[{g.trans_a, g.trans_b, g.m, g.n, g.k}];
+    all_flop += times * flop;
+    for (size_t i = 0; i < paths.size(); ++i) {
+      gemm::force(paths[i]);
+      const double ms = best_ms([&] { run_gemms(one, a, b, out); }, o.seconds);
+      all_ms[i] += times * ms;
+      const std::string name = std::string(g.trans_a ? "t" : "n") + (g.trans_b ? "t" : "n") + "_" +
+                               std::to_string(g.m) + "x" + std::to_string(g.n) + "x" +
+                               std::to_string(g.k) + "_" + gemm::path_name(paths[i]);
+      f.emplace_back(name + "_gflops", flop / (ms * 1e-3) / 1e9);
+    }
+  }
+  // the whole list, each multiply as often as one update runs it on a shard
+  for (size_t i = 0; i < paths.size(); ++i) {
+    const double gflops = all_flop / (all_ms[i] * 1e-3) / 1e9;
+    f.emplace_back(std::string(gemm::path_name(paths[i])) + "_all_gflops", gflops);
+    f.emplace_back(std::string(gemm::path_name(paths[i])) + "_all_fraction", gflops / peak);
+  }
+  return f;
 }
 
 BenchFigures bench_act(const ActBenchOptions& o) {

@@ -753,6 +753,12 @@ TEST(Smoke, BenchCommandsPrintTheirFigures) {
        {"peak_gflops_per_core=", "peak_gflops_all_cores=", "peak_avx2_gflops_per_core=",
         "fma_units_512bit="}},
       {"bench act --hidden 64,64 --seconds 0.1", {"act_us=", "act_train_us=", "pack_us=", "macs="}},
+      // every multiply of the update by shape (HalfCheetah's 17 inputs, 2 shards of 32 rows), on
+      // each path; BLAS runs on every CPU
+      {"bench gemm --hidden 64,64 --batch 64 --seconds 0.02",
+       {"peak_gflops_per_core=", "shards=2",
+        "\nnt_32x64x17_blas_gflops=", "\nnn_32x64x64_blas_gflops=", "\ntn_64x64x32_blas_gflops=",
+        "\nblas_all_gflops=", "\nblas_all_fraction="}},
       {"bench env Pendulum-v1 --num-envs 3 --seconds 0.1", {"env_steps_per_s=", "speedup="}},
       {"bench train Pendulum-v1 --steps 400 --learning-starts 300 --hidden 32,32 --batch 32",
        {"steps_per_s=", "update_bound_steps_per_s=", "ratio=", "timed_steps=100",

@@ -7,6 +7,10 @@
 //              alone, run with the same shapes and the same threading in the same process ("gemm
 //              floor"): ratio = update_ms / gemm_floor_ms; and against the FLOP limit of the cores
 //              it uses: flop_fraction = update FLOP / (update time × measured peak of those cores).
+// bench gemm   each distinct matrix multiply of one update (its shapes on one shard), alone on one
+//              core with its operands hot, on every multiply path the CPU can run (our AVX-512 and
+//              AVX2 kernels, and cblas_sgemm on one thread): GFLOP/s and the fraction of the
+//              one-core peak, per multiply and for the whole list.
 // bench act    one action for one observation (Agent::act, the float kernels), and the same actor
 //              through the dependency-free policy runtime (runtime/policy.h), alone and in batches.
 // bench env    env steps per second under random actions, for one env or `num_envs` envs stepped
@@ -48,6 +52,16 @@ struct UpdateBenchOptions {
 
 // One update on a full random batch, with trainer.threads (default 2) cores.
 BenchFigures bench_update(const UpdateBenchOptions& opts);
+
+struct GemmBenchOptions {
+  ConfigSources sources;
+  int obs_dim = 17;
+  int act_dim = 6;
+  double seconds = 0.3;  // measuring time per multiply and path
+};
+
+// The update's multiplies one by one; see above. Leaves the multiply path as it found it.
+BenchFigures bench_gemm(const GemmBenchOptions& opts);
 
 struct ActBenchOptions {
   ConfigSources sources;
