@@ -271,6 +271,29 @@ TEST(BipedalWalker, ObservationMatchesTheBodies) {
   }
 }
 
+TEST(BipedalWalker, HipAnglesCountFromTheLegsInitialTilt) {
+  // The upper legs are created tilted by ∓0.05 from the hull (left, right) and pybox2d counts a
+  // joint's angle from the pose it is created in, so Gymnasium observes the hip angle as the
+  // legs' angle to the hull minus that tilt. The knees join bodies created at the same angle.
+  for (uint64_t seed : {0, 3}) {
+    auto env = make_walker(false);
+    env->reset(seed);
+    for (int t = 0; t < 30; ++t) {
+      env->step(scripted_action(t));
+      const std::vector<double>& s = env->obs();
+      const double hull = env->hull()->GetAngle();
+      const double hips[2] = {env->leg(0)->GetAngle() - hull + 0.05,
+                              env->leg(2)->GetAngle() - hull - 0.05};
+      const double knees[2] = {env->leg(1)->GetAngle() - env->leg(0)->GetAngle(),
+                               env->leg(3)->GetAngle() - env->leg(2)->GetAngle()};
+      EXPECT_NEAR(s[4], hips[0], 1e-5) << "seed " << seed << " step " << t;
+      EXPECT_NEAR(s[9], hips[1], 1e-5) << "seed " << seed << " step " << t;
+      EXPECT_NEAR(s[6], knees[0] + 1.0, 1e-5) << "seed " << seed << " step " << t;
+      EXPECT_NEAR(s[11], knees[1] + 1.0, 1e-5) << "seed " << seed << " step " << t;
+    }
+  }
+}
+
 TEST(BipedalWalker, LidarMeasuresTheStartPad) {
   auto env = make_walker(false);
   env->reset(0);
@@ -529,27 +552,49 @@ class Heuristic {
   double support_knee_ = kSupportKnee;
 };
 
-TEST(BipedalWalker, GymnasiumHeuristicWalksToTheEnd) {
-  for (uint64_t seed = 0; seed < 5; ++seed) {
-    auto env = make_walker(false);
-    env->reset(seed);
-    Heuristic h;
-    std::vector<double> a = {0, 0, 0, 0};
-    double total = 0.0;
-    StepResult r;
-    int steps = 0;
-    while (!r.terminated && !r.truncated) {
-      r = env->step(a);
-      total += r.reward;
-      a = h.act(env->obs());
-      ++steps;
+// Runs the heuristic for one episode from reset(seed); returns its return.
+double heuristic_episode(bool hardcore, uint64_t seed, bool* reached_end = nullptr) {
+  auto env = make_walker(hardcore);
+  env->reset(seed);
+  Heuristic h;
+  std::vector<double> a = {0, 0, 0, 0};
+  double total = 0.0;
+  StepResult r;
+  while (!r.terminated && !r.truncated) {
+    r = env->step(a);
+    total += r.reward;
+    a = h.act(env->obs());
+  }
+  if (reached_end != nullptr) *reached_end = env->hull()->GetPosition().x > Walker::end_x();
+  return total;
+}
+
+TEST(BipedalWalker, GymnasiumHeuristicScoresAsInGymnasium) {
+  // The heuristic is a marginal gait: in gym (pybox2d, Box2D 2.3) its mean return over 1000
+  // episodes is 102.6 ± 125.1 on the normal terrain and −59.2 ± 25.2 on hardcore (envpool's
+  // box2d_correctness_test.py, which holds its own Box2D 2.4 port to these within 20 and 10).
+  // Over 100 seeds here the standard errors are 12.5 and 2.5; the bands below are about three of
+  // them wide. (With the joints' angles counted from zero instead of from the legs' initial tilt,
+  // the same heuristic walks to the end almost every time: a mean near 300.)
+  for (bool hardcore : {false, true}) {
+    double sum = 0.0;
+    int reached = 0;
+    const int n = 100;
+    for (uint64_t seed = 0; seed < static_cast<uint64_t>(n); ++seed) {
+      bool end = false;
+      sum += heuristic_episode(hardcore, seed, &end);
+      reached += end ? 1 : 0;
     }
-    EXPECT_TRUE(r.terminated) << "seed " << seed << " x " << env->hull()->GetPosition().x;
-    EXPECT_FALSE(env->game_over()) << "seed " << seed << " fell at step " << steps;
-    EXPECT_GT(env->hull()->GetPosition().x, Walker::end_x()) << "seed " << seed;
-    EXPECT_GT(total, 250.0) << "seed " << seed << ", " << steps << " steps";
-    RecordProperty("return_seed_" + std::to_string(seed), std::to_string(total));
-    RecordProperty("steps_seed_" + std::to_string(seed), steps);
+    const double mean = sum / n;
+    RecordProperty(hardcore ? "hardcore_mean_return" : "normal_mean_return", std::to_string(mean));
+    printf("hardcore %d: mean return %.1f over %d seeds, %d reached the end\n", hardcore, mean, n,
+           reached);
+    if (hardcore) {
+      EXPECT_NEAR(mean, -59.2, 8.0);
+    } else {
+      EXPECT_NEAR(mean, 102.6, 40.0);
+      EXPECT_GE(reached, 1);  // the gait can walk the whole terrain
+    }
   }
 }
 

@@ -97,10 +97,10 @@ TEST(LunarLander, RewardIsTheShapingChangeMinusFuel) {
     double a0, a1, m_power, s_power;
   };
   // Main engine off for a0 ≤ 0, else (a0 + 1)/2; side engines off for |a1| ≤ 0.5, else |a1|.
-  // (Actions are rounded to float32 first, as Gymnasium's astype(float32).)
-  const Case cases[] = {{0.5, 0.8, 0.75, static_cast<float>(0.8)},
+  // (Actions stay in double, as Gymnasium's astype(np.float64).)
+  const Case cases[] = {{0.5, 0.8, 0.75, 0.8},
                         {-0.2, 0.4, 0.0, 0.0},
-                        {1.7, -0.9, 1.0, static_cast<float>(0.9)},
+                        {1.7, -0.9, 1.0, 0.9},
                         {0.0, -0.5, 0.0, 0.0},
                         {0.25, 0.0, 0.625, 0.0}};
   for (const Case& c : cases) {
@@ -162,6 +162,22 @@ TEST(LunarLander, LeavingTheScreenSidewaysEndsTheEpisode) {
   EXPECT_TRUE(r.terminated);
   EXPECT_EQ(r.reward, -100.0);
   EXPECT_FALSE(env->game_over());
+}
+
+TEST(LunarLander, LegsHangAtGymnasiumsLimitsCountedFromTheirInitialTilt) {
+  // Gymnasium's legs are created tilted by ±0.05 and pybox2d counts the joint angle from there, so
+  // the motors hold them at 0.4 − 0.05 = 0.35 rad from the body (left) and −0.35 (right); a joint
+  // counted from zero would hold them at ±0.4 and the body 4 cm nearer the ground.
+  for (uint64_t seed : {0, 5}) {
+    auto env = make_lander();
+    env->reset(seed);
+    // (the reset's limit correction throws them out to ~0.49; the motors, at 0.3 rad/s, bring
+    // them back against the limit within ~25 steps, while the lander is still falling)
+    for (int t = 0; t < 40; ++t) ASSERT_FALSE(env->step({0.0, 0.0}).terminated);
+    const double body = env->lander()->GetAngle();
+    EXPECT_NEAR(env->leg(0)->GetAngle() - body, 0.35, 0.005) << "seed " << seed;
+    EXPECT_NEAR(env->leg(1)->GetAngle() - body, -0.35, 0.005) << "seed " << seed;
+  }
 }
 
 // A PD controller of the kind Gymnasium ships as its heuristic: tilt towards the pad, hover lower

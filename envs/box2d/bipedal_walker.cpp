@@ -240,8 +240,8 @@ void BipedalWalker::create_walker() {
   hull_->ApplyForceToCenter(b2Vec2(static_cast<float>(push), 0.0f), true);
 
   // Legs (density 1, default friction 0.2; the lower legs 0.8× as wide), left (−1) then right (+1):
-  // upper leg, hip joint, lower leg, knee joint. The joints' reference angle is 0, so the legs'
-  // tilt of ±0.05 is their initial hip angle.
+  // upper leg, hip joint, lower leg, knee joint. Each joint's angle counts from the pose it is
+  // created in (add_motor_joint, as pybox2d), so the legs' tilt of ±0.05 is a hip angle of 0.
   b2PolygonShape upper_shape, lower_shape;
   upper_shape.SetAsBox(static_cast<float>(kLegW / 2), static_cast<float>(kLegH / 2));
   lower_shape.SetAsBox(static_cast<float>(0.8 * kLegW / 2), static_cast<float>(kLegH / 2));

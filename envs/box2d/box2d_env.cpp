@@ -20,6 +20,12 @@ b2RevoluteJoint* Box2dEnv::add_motor_joint(b2Body* a, b2Vec2 anchor_a, b2Body* b
   def.motorSpeed = static_cast<float>(speed);
   def.lowerAngle = static_cast<float>(lower);
   def.upperAngle = static_cast<float>(upper);
+  // pybox2d's b2RevoluteJointDef(bodyA=..., bodyB=...) sets referenceAngle to the bodies' angle
+  // difference when none is given (Box2D_joints.i), and Gymnasium gives none: a joint's angle (and
+  // so its limits and the walker's hip observation) is measured from the pose the bodies were
+  // created in, not from zero. The C++ default of 0 would shift the lander's legs and the walker's
+  // hips by their initial tilt of ±0.05 rad.
+  def.referenceAngle = b->GetAngle() - a->GetAngle();
   return static_cast<b2RevoluteJoint*>(world_->CreateJoint(&def));
 }
 

@@ -55,8 +55,9 @@ class Box2dEnv : public Env {
   std::unique_ptr<b2World> world_;
 
   // A revolute joint in world_ from body a's local point anchor_a to body b's anchor_b, with a
-  // motor (speed, at most max_torque) and limits [lower, upper]: the legs of both envs hang on
-  // these.
+  // motor (speed, at most max_torque) and limits [lower, upper], its angle measured from the
+  // bodies' relative angle now (pybox2d's default, which Gymnasium relies on): the legs of both
+  // envs hang on these.
   b2RevoluteJoint* add_motor_joint(b2Body* a, b2Vec2 anchor_a, b2Body* b, b2Vec2 anchor_b,
                                    double max_torque, double speed, double lower, double upper);
 

@@ -213,9 +213,10 @@ void LunarLander::actuate(const std::vector<double>& action) {
     lander_->ApplyTorque(static_cast<float>(torque), true);
   }
 
-  // The action, clipped and rounded to float32 as Gymnasium's np.clip(...).astype(float32).
-  const double a0 = static_cast<float>(std::clamp(action[0], -1.0, 1.0));
-  const double a1 = static_cast<float>(std::clamp(action[1], -1.0, 1.0));
+  // The action, clipped as Gymnasium's np.clip(action, -1, +1).astype(np.float64) (Gymnasium 1.0
+  // cast it to float32 before; Gymnasium issue #1142).
+  const double a0 = std::clamp(action[0], -1.0, 1.0);
+  const double a1 = std::clamp(action[1], -1.0, 1.0);
 
   // Engines: impulses at points jittered by two draws, in the lander's frame (tip = up, side).
   const double angle = lander_->GetAngle();

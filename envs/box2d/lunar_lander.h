@@ -2,7 +2,7 @@
 // `LunarLander(continuous=True)`; ../shared/reference/ENVIRONMENTS.md §4): a lander dropped from
 // the top of a 20 × 13.3 world with a random push must come to rest on the pad between the flags.
 //
-// Action (2, clipped to [-1, 1] and rounded to float32 as Gymnasium does): main engine off for
+// Action (2, clipped to [-1, 1] in double as Gymnasium does): main engine off for
 // a0 ≤ 0, else throttle (a0 + 1)/2 ∈ [0.5, 1]; side engines off for |a1| ≤ 0.5, else throttle
 // |a1| towards sign(a1). The engines' impulses act at points jittered by two U(-1, 1)/SCALE draws
 // per step (drawn whether or not an engine fires). Observation (8, float32): position relative to
@@ -20,8 +20,7 @@
 // - The env's RNG is the project's, not NumPy's PCG64: the terrain, the push, the dispersion and
 //   the wind offsets have Gymnasium's distributions, not its streams.
 // - Arithmetic on Box2D's float32 values is done in double, and handed back to Box2D as float32,
-//   as pybox2d does; NumPy's float32 scalar promotion of the throttle in the fuel cost is not
-//   reproduced (a difference below 1e-7 per step).
+//   as pybox2d does.
 #pragma once
 
 #include <array>
