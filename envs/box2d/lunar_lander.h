@@ -21,6 +21,10 @@
 //   the wind offsets have Gymnasium's distributions, not its streams.
 // - Arithmetic on Box2D's float32 values is done in double, and handed back to Box2D as float32,
 //   as pybox2d does.
+// - Coming to rest: Box2D 2.4.1's SetAwake(true) restarts an awake body's 0.5 s sleep timer too
+//   (2.3 restarts only a sleeping body's), and a contact calls it whenever its touching state
+//   changes. A leg that bounces on and off the ground near rest therefore delays the +100 by up to
+//   25 steps more than in Gymnasium; the timer has no API to restore it.
 #pragma once
 
 #include <array>
