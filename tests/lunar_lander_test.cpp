@@ -165,9 +165,10 @@ TEST(LunarLander, LeavingTheScreenSidewaysEndsTheEpisode) {
 }
 
 TEST(LunarLander, LegsHangAtGymnasiumsLimitsCountedFromTheirInitialTilt) {
-  // Gymnasium's legs are created tilted by ±0.05 and pybox2d counts the joint angle from there, so
-  // the motors hold them at 0.4 − 0.05 = 0.35 rad from the body (left) and −0.35 (right); a joint
-  // counted from zero would hold them at ±0.4 and the body 4 cm nearer the ground.
+  // Gymnasium's legs are created tilted by ∓0.05 and pybox2d counts the joint angle from there,
+  // so the motors hold them at 0.4 − 0.05 = 0.35 rad from the body (leg 0, right) and −0.35
+  // (leg 1, left); a joint counted from zero would hold them at ±0.4 and the body 4 cm nearer the
+  // ground.
   for (uint64_t seed : {0, 5}) {
     auto env = make_lander();
     env->reset(seed);

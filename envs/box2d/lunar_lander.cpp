@@ -140,8 +140,10 @@ void LunarLander::build_episode() {
     torque_idx_ = static_cast<int64_t>(rng_.below(2 * 9999)) - 9999;
   }
 
-  // Legs: thin boxes either side, on motorised revolute joints with limits that let them fold a
-  // little (left 0.4..0.9 rad, right −0.9..−0.4), the motors pushing them outwards.
+  // Legs: thin boxes either side (k = 0, i = −1 on the right; k = 1 on the left), on motorised
+  // revolute joints with limits that let them fold a little (0.4..0.9 rad and −0.9..−0.4, counted
+  // from their initial tilt of ∓0.05, so 0.35..0.85 and −0.85..−0.35 from the body), the motors
+  // pushing them outwards.
   for (int k = 0; k < 2; ++k) {
     const int i = k == 0 ? -1 : 1;
     b2BodyDef leg_def;
