@@ -166,17 +166,45 @@ RunPolicy open_run_policy(const std::string& run_dir, const std::string& which,
   return {std::move(cfg), path, std::move(deployed), std::move(env)};
 }
 
+// A file an option names for writing: not a folder, and in a folder that exists. Checked before
+// any work, so that a mistyped path costs nothing.
+void check_output_file(const std::string& path, const char* option, const char* example) {
+  const std::filesystem::path p(path);
+  if (std::filesystem::is_directory(p)) {
+    throw Error(std::string(option) + " '" + path + "' is a folder; name the file to write, e.g. " +
+                (p / example).string());
+  }
+  const std::filesystem::path folder = p.parent_path();
+  if (!folder.empty() && !std::filesystem::is_directory(folder)) {
+    throw Error("cannot write '" + path + "': the folder '" + folder.string() +
+                "' does not exist; create it or choose another " + option);
+  }
+}
+
 }  // namespace
 
 int cmd_eval(const EvalArgs& args) {
+  if (!args.per_episode.empty()) check_output_file(args.per_episode, "--per-episode", "eval.csv");
   RunPolicy run = open_run_policy(args.run_dir, args.which, true);
   Policy policy = [&](const std::vector<double>& o, float* a) { run.policy.act(o, a); };
   const uint64_t seed = args.seed ? *args.seed : Rng::derive(run.cfg.trainer.seed, 4);
   const EvalResult r = evaluate(policy, *run.env, args.episodes, seed);
   std::printf("%s (%s): %.2f +- %.2f over %d episodes\n", run.cfg.env.id.c_str(), run.path.c_str(),
               r.mean_return, r.std_return, args.episodes);
-  std::printf("mean_return=%s\nstd_return=%s\nepisodes=%d\n", format_double(r.mean_return).c_str(),
-              format_double(r.std_return).c_str(), args.episodes);
+  int terminated = 0;
+  for (bool t : r.terminated) terminated += t ? 1 : 0;
+  std::printf("mean_return=%s\nstd_return=%s\nepisodes=%d\nmean_length=%s\nterminated=%d\n",
+              format_double(r.mean_return).c_str(), format_double(r.std_return).c_str(),
+              args.episodes, format_double(r.mean_length).c_str(), terminated);
+  if (!args.per_episode.empty()) {
+    std::string csv = "episode,return,length,end\n";
+    for (size_t i = 0; i < r.returns.size(); ++i) {
+      csv += std::to_string(i) + "," + format_double(r.returns[i]) + "," +
+             std::to_string(r.lengths[i]) + "," + (r.terminated[i] ? "terminated" : "truncated") +
+             "\n";
+    }
+    write_file_atomic(args.per_episode, csv);
+  }
   return 0;
 }
 
@@ -217,16 +245,7 @@ int cmd_export(const ExportArgs& args) {
       !args.out.empty()
           ? args.out
           : args.run_dir + (args.which == "final" ? "/policy.onnx" : "/policy_best.onnx");
-  const std::filesystem::path out_path(out);
-  if (std::filesystem::is_directory(out_path)) {
-    throw Error("--out '" + out + "' is a folder; name the file to write, e.g. " +
-                (out_path / "policy.onnx").string());
-  }
-  const std::filesystem::path folder = out_path.parent_path();
-  if (!folder.empty() && !std::filesystem::is_directory(folder)) {
-    throw Error("cannot write '" + out + "': the folder '" + folder.string() +
-                "' does not exist; create it or choose another --out");
-  }
+  check_output_file(out, "--out", "policy.onnx");
   const EnvSpec& spec = run.env->spec();
   const auto [commit, dirty] = run_commit(args.run_dir);
   OnnxExportOptions opts;

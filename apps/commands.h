@@ -26,6 +26,7 @@ struct EvalArgs {
   int episodes = 10;
   std::string which = "final";  // final or best
   std::optional<uint64_t> seed;
+  std::string per_episode;  // CSV file of each episode's return, length and ending; "" none
 };
 int cmd_eval(const EvalArgs& args);
 

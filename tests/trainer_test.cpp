@@ -20,6 +20,7 @@
 
 #include "ddpg/config.h"
 #include "ddpg/dir_lock.h"
+#include "ddpg/evaluate.h"
 #include "ddpg/io.h"
 #include "tests/test_util.h"
 
@@ -244,13 +245,60 @@ TEST(Smoke, EnvsJsonAndEvalCommand) {
   ASSERT_EQ(run_command("train -q --env Pendulum-v1 --steps 300 --out " + dir + tiny_set_args())
                 .exit_code,
             0);
-  r = run_command("eval " + dir + " --episodes 2");
+  r = run_command("eval " + dir + " --episodes 2 --per-episode " + dir + "/episodes.csv");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("mean_return="), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("mean_length=200\n"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("terminated=0\n"), std::string::npos) << r.output;
+  const std::string episodes = read_file(dir + "/episodes.csv");
+  EXPECT_EQ(episodes.rfind("episode,return,length,end\n0,", 0), 0u) << episodes;
+  EXPECT_EQ(std::count(episodes.begin(), episodes.end(), '\n'), 3) << episodes;
+  EXPECT_NE(episodes.find(",200,truncated\n1,"), std::string::npos) << episodes;
+  // A folder or a missing folder for the file is refused before the evaluation runs.
+  r = run_command("eval " + dir + " --per-episode " + dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("is a folder; name the file to write"), std::string::npos) << r.output;
+  r = run_command("eval " + dir + " --per-episode " + dir + "/no/such.csv");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("does not exist; create it"), std::string::npos) << r.output;
   for (const char* f : {"config.yaml", "meta.json", "progress.csv", "eval.csv", "policy_final.bin",
                         "policy_best.bin", "checkpoints/last.ckpt"}) {
     EXPECT_TRUE(file_exists(dir + "/" + f)) << f;
   }
+}
+
+// evaluate() reports each episode: its return (summing to the mean), its length, and whether the
+// task ended it. Pendulum only ends at its 200-step limit; the lander with its engines off falls
+// and ends by crashing or coming to rest, long before its 1000-step limit.
+TEST(Evaluate, ReportsEachEpisodesReturnLengthAndEnding) {
+  const Policy idle = [](const std::vector<double>&, float* a) { a[0] = 0.0f; };
+  auto pendulum = make_env("Pendulum-v1");
+  EvalResult r = evaluate(idle, *pendulum, 3, 7);
+  ASSERT_EQ(r.returns.size(), 3u);
+  ASSERT_EQ(r.lengths.size(), 3u);
+  ASSERT_EQ(r.terminated.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(r.lengths[i], 200);
+    EXPECT_FALSE(r.terminated[i]);
+  }
+  EXPECT_DOUBLE_EQ(r.mean_length, 200.0);
+  EXPECT_NEAR((r.returns[0] + r.returns[1] + r.returns[2]) / 3, r.mean_return, 1e-9);
+
+  // The lander's "no engine" action: main throttle -1 (off), lateral 0.
+  const Policy off = [](const std::vector<double>&, float* a) {
+    a[0] = -1.0f;
+    a[1] = 0.0f;
+  };
+  auto lander = make_env("LunarLanderContinuous-v3");
+  r = evaluate(off, *lander, 3, 7);
+  double length_sum = 0;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(r.terminated[i]) << i;
+    EXPECT_GT(r.lengths[i], 10) << i;
+    EXPECT_LT(r.lengths[i], 1000) << i;
+    length_sum += r.lengths[i];
+  }
+  EXPECT_DOUBLE_EQ(r.mean_length, length_sum / 3);
 }
 
 TEST(Smoke, EnvsJsonListsEveryMujocoTask) {

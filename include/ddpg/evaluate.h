@@ -14,7 +14,12 @@ struct EvalResult {
   double mean_return = 0.0;
   double std_return = 0.0;  // population std over episodes
   double mean_length = 0.0;
+  // Per episode, in order: the return, the number of steps, and whether the task ended it
+  // (terminated) rather than the time limit (truncated) — SB3's evaluate_policy with
+  // return_episode_rewards=True gives the first two.
   std::vector<double> returns;
+  std::vector<int> lengths;
+  std::vector<bool> terminated;
 };
 
 // Maps one observation to an action in [-1, 1] (act_dim floats).
