@@ -50,6 +50,7 @@ import sys
 import matplotlib
 
 matplotlib.use("Agg")
+matplotlib.rcParams["svg.hashsalt"] = "ddpg"  # fixed SVG ids (see save)
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -228,7 +229,9 @@ def save(fig, out, name):
     files = []
     for ext in ("png", "svg"):
         path = os.path.join(out, f"{name}.{ext}")
-        fig.savefig(path, dpi=110, bbox_inches="tight")
+        # No date and fixed element ids in the SVG: the same data give the same file.
+        meta = {"Date": None} if ext == "svg" else None
+        fig.savefig(path, dpi=110, bbox_inches="tight", metadata=meta)
         files.append(os.path.basename(path))
     plt.close(fig)
     return files

@@ -787,6 +787,15 @@ variants:
   const std::string md2 = read_file(dir + "/r2/report.md");
   EXPECT_NE(md2.find("## Answer\n\nFast learns faster"), std::string::npos) << md2;
   EXPECT_EQ(md2.find("## Against the published numbers"), std::string::npos);
+  // The same data make the same figures, byte for byte (no date, fixed SVG ids): a regenerated
+  // page changes in git only where its data did.
+  r = run_command("report " + dir + "/s --anchors none --out " + dir + "/r3");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* f : {"curves_Pendulum-v1.svg", "curves_Pendulum-v1.png"}) {
+    const std::string a = read_file(dir + "/r2/" + f);
+    EXPECT_FALSE(a.empty()) << f;
+    EXPECT_TRUE(a == read_file(dir + "/r3/" + f)) << f << " differs between two reports";
+  }
 }
 
 TEST(Smoke, BenchCommandsPrintTheirFigures) {
