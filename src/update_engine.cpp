@@ -108,6 +108,7 @@ UpdateEngine::UpdateEngine(const AgentConfig& cfg, int obs_dim, int act_dim)
       actor_shape_(actor_shape_of(cfg, obs_dim, act_dim)),
       critic_shape_(critic_shape_of(cfg, obs_dim, act_dim)),
       shards_(std::max(1, std::min(cfg.batch_shards, cfg.batch_size))),
+      action_scale_(static_cast<float>(cfg.critic_action_scale)),
       actor_adam_(actor_shape_.size(), cfg.actor_lr),
       critic_adam_(critic_shape_.size() * cfg.n_critics, cfg.critic_lr, cfg.critic_weight_decay) {
   shard_.resize(shards_);
@@ -293,6 +294,7 @@ void UpdateEngine::bellman_target(Shard& s, const Worker& w, const BatchView& b,
     } else {
       std::memcpy(dst, pa, sizeof(float) * a);
     }
+    scale_action(dst);
   }
   // min over the target critics, then y
   for (int i = 0; i < cfg_.n_critics; ++i) {
@@ -317,6 +319,7 @@ void UpdateEngine::critic_gradients(Shard& s, const Worker& w, const BatchView& 
   const int eld = s.critic.extra_ld(cs);
   for (int r = 0; r < rows; ++r) {
     std::memcpy(cext + int64_t{r} * eld, b.action + int64_t{s.row0 + r} * a, sizeof(float) * a);
+    scale_action(cext + int64_t{r} * eld);
   }
   // ∂/∂Q_i of Σ_i mean (Q_i − y)² is 2 (Q_i − y)/B
   const float scale = 2.0f / static_cast<float>(batch_);
@@ -351,6 +354,7 @@ void UpdateEngine::actor_gradient(Shard& s, const Worker& w) {
   const int eld = s.critic.extra_ld(cs);
   for (int r = 0; r < rows; ++r) {
     std::memcpy(ext + int64_t{r} * eld, s.actor.out.data() + int64_t{r} * a, sizeof(float) * a);
+    scale_action(ext + int64_t{r} * eld);
   }
   mlp_forward(cs, params.critics[0], s.critic, rows);
   s.actor_q_sum = 0.0;
@@ -358,6 +362,10 @@ void UpdateEngine::actor_gradient(Shard& s, const Worker& w) {
   // ∂(−mean Q)/∂Q = −1/B, back to the action only (no critic weight gradients), then the actor.
   std::fill(s.dq.begin(), s.dq.begin() + rows, -1.0f / static_cast<float>(batch_));
   mlp_backward(cs, params.critics[0], s.critic, rows, s.dq.data(), nullptr, s.da.data());
+  // the critic saw scale × π(s): ∂Q/∂π = scale · ∂Q/∂(its input)
+  if (action_scale_ != 1.0f) {
+    for (int64_t i = 0; i < int64_t{rows} * a; ++i) s.da[i] *= action_scale_;
+  }
   mlp_backward(actor_shape_, params.actor, s.actor, rows, s.da.data(), s.actor_grad.data(),
                nullptr);
 }

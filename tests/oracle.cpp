@@ -56,7 +56,9 @@ torch::Tensor ActorImpl::forward(const torch::Tensor& obs) {
 }
 
 CriticImpl::CriticImpl(int obs_dim, int act_dim, const AgentConfig& cfg)
-    : action_layer_(cfg.critic_action_layer), activation_(cfg.activation) {
+    : action_layer_(cfg.critic_action_layer),
+      action_scale_(cfg.critic_action_scale),
+      activation_(cfg.activation) {
   const bool ln = cfg.layer_norm == "critic" || cfg.layer_norm == "both";
   build_layers(*this, obs_dim, cfg, ln, action_layer_, act_dim, 1, layers_, norms_);
 }
@@ -64,7 +66,7 @@ CriticImpl::CriticImpl(int obs_dim, int act_dim, const AgentConfig& cfg)
 torch::Tensor CriticImpl::forward(const torch::Tensor& obs, const torch::Tensor& action) {
   torch::Tensor h = obs;
   for (size_t i = 0; i + 1 < layers_.size(); ++i) {
-    if (static_cast<int>(i) == action_layer_) h = torch::cat({h, action}, 1);
+    if (static_cast<int>(i) == action_layer_) h = torch::cat({h, action_scale_ * action}, 1);
     h = layers_[i]->forward(h);
     if (!norms_.empty()) h = norms_[i]->forward(h);
     h = activate(h, activation_);

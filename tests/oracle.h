@@ -42,6 +42,7 @@ class CriticImpl : public torch::nn::Module {
 
  private:
   int action_layer_;
+  double action_scale_;  // agent.critic_action_scale: the critic sees this × the action
   std::string activation_;
   std::vector<torch::nn::Linear> layers_;
   std::vector<torch::nn::LayerNorm> norms_;

@@ -126,6 +126,17 @@ INSTANTIATE_TEST_SUITE_P(Switches, EngineMatchesAutograd,
                                                 c.target_noise = 0.3;
                                                 c.target_noise_draw = "shared";
                                               }},
+                                         Case{"critic_action_scale_td3",
+                                              [](AgentConfig& c) {
+                                                c.critic_action_scale = 3.0;
+                                                c.n_critics = 2;
+                                                c.target_noise = 0.3;
+                                              }},
+                                         Case{"critic_action_scale_paper_critic",
+                                              [](AgentConfig& c) {
+                                                c.critic_action_scale = 0.4;
+                                                c.critic_action_layer = 1;
+                                              }},
                                          Case{"target_weight_noise_all",
                                               [](AgentConfig& c) {
                                                 c.target_weight_noise = 0.05;

@@ -34,6 +34,11 @@ struct AgentConfig {
   double grad_clip = 0.0;            // max gradient norm per network per update; 0: off
   int critic_action_layer = 0;  // hidden layer where the action joins: 0 input, 1 second (paper)
   double final_init = 0.0;      // output layers ~ U(±final_init); 0: LibTorch's (paper 3e-3)
+  // The critic's action input is this × the action in [-1, 1]. 1: the normalised action (SB3,
+  // CleanRL); the TD3 authors' code (OurDDPG, TD3) feeds max_action · tanh(·), the env's units for
+  // symmetric bounds: 3 on InvertedPendulum, 0.4 on Humanoid. Only the critic's input changes: the
+  // actor, the replay buffer and every noise (noise.sigma, target_noise) stay in [-1, 1] units.
+  double critic_action_scale = 1.0;
   std::string layer_norm = "none";  // LayerNorm after each hidden layer: none, actor, critic, both
   // TD3's components (Fujimoto et al. 2018), off in DDPG:
   int n_critics = 1;               // critics; the target takes the min over them (TD3 2)

@@ -185,11 +185,18 @@ class UpdateEngine {
   void reduce(bool critic, int64_t lo, int64_t hi);
   void clip(bool critic);
   EngineStats stats(bool actor_step) const;
+  // One row of the critic's action input, [-1, 1] → agent.critic_action_scale × it.
+  void scale_action(float* row) const {
+    if (action_scale_ == 1.0f) return;
+    for (int j = 0; j < act_dim_; ++j) row[j] *= action_scale_;
+  }
 
   AgentConfig cfg_;
   int obs_dim_, act_dim_, batch_;
   MlpShape actor_shape_, critic_shape_;
-  int shards_, threads_ = 1;
+  int shards_;
+  float action_scale_;  // agent.critic_action_scale
+  int threads_ = 1;
   std::vector<Shard> shard_;
   Params params_;
   FlatAdam actor_adam_, critic_adam_;
