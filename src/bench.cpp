@@ -331,12 +331,22 @@ BenchFigures bench_act(const ActBenchOptions& o) {
       time_ms([&] { runtime_policy.act_batch(rows.data(), kRows, row_actions.data()); },
               o.seconds) *
       1e3 / kRows;
+  // The floor under act: one action reads every weight once, and on one core those weights (286
+  // KB for 256-256) sit in L2 between calls. Reading that many hot bytes, with nothing else to do,
+  // takes weights_read_us; act_us over it says how far act is from that floor.
+  const double weight_bytes = 4.0 * static_cast<double>(shape.size());
+  const double read_gbps = simd::read_gbps(static_cast<int64_t>(weight_bytes), o.seconds);
+  const double weights_read_us = weight_bytes / (read_gbps * 1e3);
   return {{"act_us", act_us},
           {"act_train_us", act_train_us},
           {"pack_us", pack_us},
           {"runtime_act_us", runtime_us},
           {"runtime_batch256_us_per_obs", runtime_batch_us},
-          {"macs", static_cast<double>(shape.macs_per_row())}};
+          {"macs", static_cast<double>(shape.macs_per_row())},
+          {"weights_kb", weight_bytes / 1024.0},
+          {"weights_read_gbps", read_gbps},
+          {"weights_read_us", weights_read_us},
+          {"act_over_read_floor", act_us / weights_read_us}};
 }
 
 namespace {

@@ -10,6 +10,8 @@
 #include <chrono>
 #include <cmath>
 
+#include "ddpg/aligned.h"
+
 namespace ddpg::simd {
 namespace {
 
@@ -245,7 +247,67 @@ double peak_run(Kernel kernel, double seconds) {
   return best;
 }
 
+// Read loops: sum `n` floats (n a multiple of 8 vectors) into 8 independent accumulators, so that
+// the loads, not the adds, set the pace.
+__attribute__((target("avx512f"))) float read_avx512(const float* p, int64_t n) {
+  __m512 acc[8];
+  for (int j = 0; j < 8; ++j) acc[j] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n; i += 128) {
+    for (int j = 0; j < 8; ++j) acc[j] = _mm512_add_ps(acc[j], _mm512_loadu_ps(p + i + 16 * j));
+  }
+  for (int j = 1; j < 8; ++j) acc[0] = _mm512_add_ps(acc[0], acc[j]);
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, acc[0]);
+  return lanes[0] + lanes[15];
+}
+
+__attribute__((target("avx2"))) float read_avx2(const float* p, int64_t n) {
+  __m256 acc[8];
+  for (int j = 0; j < 8; ++j) acc[j] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n; i += 64) {
+    for (int j = 0; j < 8; ++j) acc[j] = _mm256_add_ps(acc[j], _mm256_loadu_ps(p + i + 8 * j));
+  }
+  for (int j = 1; j < 8; ++j) acc[0] = _mm256_add_ps(acc[0], acc[j]);
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, acc[0]);
+  return lanes[0] + lanes[7];
+}
+
+float read_sse(const float* p, int64_t n) {
+  __m128 acc[8];
+  for (int j = 0; j < 8; ++j) acc[j] = _mm_setzero_ps();
+  for (int64_t i = 0; i < n; i += 32) {
+    for (int j = 0; j < 8; ++j) acc[j] = _mm_add_ps(acc[j], _mm_loadu_ps(p + i + 4 * j));
+  }
+  for (int j = 1; j < 8; ++j) acc[0] = _mm_add_ps(acc[0], acc[j]);
+  alignas(16) float lanes[4];
+  _mm_store_ps(lanes, acc[0]);
+  return lanes[0] + lanes[3];
+}
+
 }  // namespace
+
+double read_gbps(int64_t bytes, double seconds) {
+  using Clock = std::chrono::steady_clock;
+  const int64_t n = std::max<int64_t>(128, (bytes / 4 + 127) / 128 * 128);
+  FloatBuffer buf(n);
+  for (int64_t i = 0; i < n; ++i) buf[i] = 1e-3f * static_cast<float>(i % 7);
+  float (*read)(const float*, int64_t) =
+      has_avx512() ? read_avx512 : has_avx2() ? read_avx2 : read_sse;
+  float sink = read(buf.data(), n);  // the buffer into cache
+  double best = 0.0;
+  const auto end = Clock::now() + std::chrono::duration<double>(seconds);
+  while (Clock::now() < end) {
+    const int reps = 64;  // the clock's own cost amortised over several passes
+    const auto t0 = Clock::now();
+    for (int r = 0; r < reps; ++r) sink += read(buf.data(), n);
+    const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
+    best = std::max(best, 4.0 * static_cast<double>(n) * reps / dt / 1e9);
+  }
+  volatile float keep = sink;
+  (void)keep;
+  return best;
+}
 
 double fma_peak_gflops(double seconds, int* width) { return fma_peaks(seconds).best(width); }
 

@@ -202,6 +202,18 @@ TEST(Gemm, FmaUnitsAreInferredFromThePeaksAtBothWidths) {
   EXPECT_EQ((simd::FmaPeaks{0.0, 100.0}.fma_units_512bit()), 0);    // no AVX-512
 }
 
+// The read probe under `bench act`'s floor: a hot buffer read faster from L1 (32 KB) than from
+// further out (8 MB, past any core's L2), and at a rate a real core has (1 GB/s to 10 TB/s). A
+// loop the compiler dropped, or a clock read per pass, would break one or the other.
+TEST(Gemm, ReadBandwidthIsFinitePositiveAndFasterInL1) {
+  const double l1 = simd::read_gbps(32 * 1024, 0.05);
+  const double far = simd::read_gbps(8 * 1024 * 1024, 0.05);
+  EXPECT_GT(l1, 1.0);
+  EXPECT_LT(l1, 10000.0);
+  EXPECT_GT(far, 1.0);
+  EXPECT_GT(l1, far);
+}
+
 TEST(Gemm, AnUnknownDdpgGemmValueIsAnErrorNamingTheChoices) {
   const char* old = std::getenv("DDPG_GEMM");
   const std::string saved = old ? old : "";

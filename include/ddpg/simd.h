@@ -35,6 +35,11 @@ void sum(float* dst, const float* const* src, int count, int64_t n);
 // Σ x², in double.
 double sum_squares(const float* x, int64_t n);
 
+// How fast one core reads a buffer of `bytes` that is already in cache (hot, repeated passes, the
+// widest loads the CPU has), in GB/s: the best over `seconds`. For a buffer the size of a policy's
+// weights it is the cache level's bandwidth, the floor under any kernel that reads them once.
+double read_gbps(int64_t bytes, double seconds);
+
 // The FP32 multiply-add peak of one core, in GFLOP/s, measured for `seconds` with independent FMA
 // chains at the widest vector width the CPU has (a multiply-add counts as 2 FLOP). `width` receives
 // the width used, in floats.
