@@ -196,8 +196,8 @@ int main(int argc, char** argv) {
        "seed of the first evaluation episode, 0 to 2^63-1")
       ->check(seed_check());
   e->add_option("--per-episode", eval.per_episode,
-                 "also write each episode's return, length and ending (terminated or truncated) "
-                 "to this CSV file");
+                "also write each episode's return, length and ending (terminated or truncated) "
+                "to this CSV file");
 
   ddpg::cli::ExportArgs exp;
   auto* ex = app.add_subcommand(

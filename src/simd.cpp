@@ -292,8 +292,9 @@ double read_gbps(int64_t bytes, double seconds) {
   const int64_t n = std::max<int64_t>(128, (bytes / 4 + 127) / 128 * 128);
   FloatBuffer buf(n);
   for (int64_t i = 0; i < n; ++i) buf[i] = 1e-3f * static_cast<float>(i % 7);
-  float (*read)(const float*, int64_t) =
-      has_avx512() ? read_avx512 : has_avx2() ? read_avx2 : read_sse;
+  float (*read)(const float*, int64_t) = has_avx512() ? read_avx512
+                                         : has_avx2() ? read_avx2
+                                                      : read_sse;
   float sink = read(buf.data(), n);  // the buffer into cache
   double best = 0.0;
   const auto end = Clock::now() + std::chrono::duration<double>(seconds);

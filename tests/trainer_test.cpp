@@ -809,8 +809,9 @@ TEST(Smoke, BenchCommandsPrintTheirFigures) {
       {"bench peak --seconds 0.1",
        {"peak_gflops_per_core=", "peak_gflops_all_cores=", "peak_avx2_gflops_per_core=",
         "fma_units_512bit="}},
-      {"bench act --hidden 64,64 --seconds 0.1", {"act_us=", "act_train_us=", "pack_us=", "macs=", "weights_read_us=",
-                                                  "act_over_read_floor="}},
+      {"bench act --hidden 64,64 --seconds 0.1",
+       {"act_us=", "act_train_us=", "pack_us=", "macs=", "weights_read_us=",
+        "act_over_read_floor="}},
       // every multiply of the update by shape (HalfCheetah's 17 inputs, 2 shards of 32 rows), on
       // each path; BLAS runs on every CPU
       {"bench gemm --hidden 64,64 --batch 64 --seconds 0.02",
