@@ -72,7 +72,12 @@ GRID
 # (Under the sanitizer build the ranks run without the leak check: Open MPI's runtime keeps
 # allocations in plugins it unloads at exit, which LeakSanitizer reports without a module name.)
 if [ -n "${ASAN_OPTIONS:-}" ]; then export ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0"; fi
+# Each mpirun keeps its session directory under this test's folder: two mpiruns starting at once
+# (ctest -j2 runs the other MPI tests beside this one) race to create /tmp/ompi.<host>.<uid>, and
+# Open MPI 4 fails the loser (open-mpi/ompi#8510).
+mkdir -p "$work/ompi"
 timeout 600 mpirun --allow-run-as-root --hostfile "$work/hosts" -np 3 --map-by node \
+  --mca orte_tmpdir_base "$work/ompi" \
   --mca plm_rsh_agent "$work/agent" --mca btl self,tcp \
   --mca oob_tcp_if_include "$net.0/24" --mca btl_tcp_if_include "$net.0/24" \
   "$ddpg" sweep "$work/grid.yaml" --out "$work/hosts_run" -q
@@ -97,6 +102,7 @@ fi
 
 hosts_mpirun() {
   timeout 900 mpirun --allow-run-as-root --hostfile "$work/hosts" --map-by node \
+    --mca orte_tmpdir_base "$work/ompi" \
     --mca plm_rsh_agent "$work/agent" --mca btl self,tcp \
     --mca oob_tcp_if_include "$net.0/24" --mca btl_tcp_if_include "$net.0/24" "$@"
 }
@@ -104,6 +110,7 @@ train_args=(--env Pendulum-v1 --preset none --steps 2000 --set trainer.distribut
   --set "agent.hidden=[32,32]" --set agent.batch_size=32 --set trainer.learning_starts=300
   --set trainer.eval_every=500 --set trainer.eval_episodes=2 -q)
 timeout 600 mpirun --allow-run-as-root --oversubscribe -np 2 --mca btl self,tcp,vader \
+  --mca orte_tmpdir_base "$work/ompi" \
   "$ddpg" train "${train_args[@]}" --out "$work/train_local"
 hosts_mpirun -np 2 "$ddpg" train "${train_args[@]}" --out "$work/train_hosts2"
 for f in eval.csv policy_final.bin; do

@@ -21,10 +21,14 @@ inline std::string temp_dir() {
 // sanitizer build the ranks run without the leak check: Open MPI's runtime keeps allocations in
 // plugins it unloads at exit, which LeakSanitizer reports without a module name that
 // tests/lsan.supp could match. (The code they run is leak-checked by the tests that run it in one
-// process; address and UB checks stay on.)
+// process; address and UB checks stay on.) Each test process keeps Open MPI's session directory
+// in a folder of its own: two mpiruns starting at once (ctest -j2 runs two of these tests side by
+// side) race to create /tmp/ompi.<host>.<uid>, and Open MPI 4 fails the loser with "A call to
+// mkdir was unable to create the desired directory ... File exists" (open-mpi/ompi#8510).
 inline const std::string kMpirun =
     "env ${ASAN_OPTIONS:+ASAN_OPTIONS=\"$ASAN_OPTIONS:detect_leaks=0\"} "
-    "mpirun --allow-run-as-root --oversubscribe --mca btl self,tcp,vader ";
+    "mpirun --allow-run-as-root --oversubscribe --mca btl self,tcp,vader --mca orte_tmpdir_base " +
+    temp_dir() + " ";
 
 // Exit status of a shell command, its output (stdout and stderr) in `out`.
 inline int shell(const std::string& cmd, std::string* out = nullptr) {
