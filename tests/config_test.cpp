@@ -188,6 +188,32 @@ TEST(Config, PaperPresetAndLaterLayersWin) {
   EXPECT_EQ(c.trainer.total_steps, 1234);
 }
 
+// The TD3 paper's code works in the env's units: its critic takes max_action·tanh and its noises
+// are added in the env's units. Only InvertedPendulum (±3) differs from [-1, 1] among its tasks,
+// so there the presets scale the critic's action by 3 and every noise by 1/3; elsewhere not.
+TEST(Config, PaperCodePresetsUseTheEnvsUnitsOnInvertedPendulum) {
+  for (const std::string preset : {"ourddpg", "td3"}) {
+    for (const std::string env : {"InvertedPendulum-v4", "InvertedPendulum-v5"}) {
+      ConfigSources src;
+      src.preset = preset;
+      src.env_id = env;
+      const Config c = resolve_config(src);
+      EXPECT_DOUBLE_EQ(c.agent.critic_action_scale, 3.0) << preset << " " << env;
+      EXPECT_NEAR(c.noise.sigma, 0.1 / 3, 1e-9) << preset << " " << env;
+      if (preset == "td3") {
+        EXPECT_NEAR(c.agent.target_noise, 0.2 / 3, 1e-9) << env;
+        EXPECT_NEAR(c.agent.target_noise_clip, 0.5 / 3, 1e-9) << env;
+      }
+    }
+    ConfigSources src;
+    src.preset = preset;
+    src.env_id = "InvertedDoublePendulum-v4";  // max_action 1: as everywhere else
+    const Config c = resolve_config(src);
+    EXPECT_DOUBLE_EQ(c.agent.critic_action_scale, 1.0) << preset;
+    EXPECT_DOUBLE_EQ(c.noise.sigma, 0.1) << preset;
+  }
+}
+
 TEST(Config, PerEnvBlockAppliesOnlyToItsEnv) {
   Config c;
   ConfigErrors errors;
