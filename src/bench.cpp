@@ -331,8 +331,8 @@ BenchFigures bench_act(const ActBenchOptions& o) {
       time_ms([&] { runtime_policy.act_batch(rows.data(), kRows, row_actions.data()); },
               o.seconds) *
       1e3 / kRows;
-  // The floor under act: one action reads every weight once, and on one core those weights (286
-  // KB for 256-256) sit in L2 between calls. Reading that many hot bytes, with nothing else to do,
+  // The floor under act: one action reads every weight once, and on one core those weights (281
+  // KiB for 17-256-256-6) sit in L2 between calls. Reading that many hot bytes, with nothing else to do,
   // takes weights_read_us; act_us over it says how far act is from that floor.
   const double weight_bytes = 4.0 * static_cast<double>(shape.size());
   const double read_gbps = simd::read_gbps(static_cast<int64_t>(weight_bytes), o.seconds);
