@@ -332,8 +332,8 @@ BenchFigures bench_act(const ActBenchOptions& o) {
               o.seconds) *
       1e3 / kRows;
   // The floor under act: one action reads every weight once, and on one core those weights (281
-  // KiB for 17-256-256-6) sit in L2 between calls. Reading that many hot bytes, with nothing else to do,
-  // takes weights_read_us; act_us over it says how far act is from that floor.
+  // KiB for 17-256-256-6) sit in L2 between calls. Reading that many hot bytes, with nothing else
+  // to do, takes weights_read_us; act_us over it says how far act is from that floor.
   const double weight_bytes = 4.0 * static_cast<double>(shape.size());
   const double read_gbps = simd::read_gbps(static_cast<int64_t>(weight_bytes), o.seconds);
   const double weights_read_us = weight_bytes / (read_gbps * 1e3);
