@@ -802,7 +802,12 @@ TrainSummary train_resume(const std::string& run_dir, std::optional<int64_t> tot
   }
   if (have_checkpoint) {
     loop.load_checkpoint();
-    if (loop.step() >= cfg.trainer.total_steps) {
+    // A run stopped after its last checkpoint but before it finished (killed while writing its
+    // final policy or summary) resumes into finish() alone: the loop has no steps left to run.
+    // Not under mpirun: a learner with nothing to do would leave its actors waiting.
+    const bool unfinished_end = loop.step() == cfg.trainer.total_steps && !opts.actors &&
+                                !file_exists(run_dir + "/summary.json");
+    if (loop.step() >= cfg.trainer.total_steps && !unfinished_end) {
       throw Error("the run in '" + run_dir + "' is already at step " + std::to_string(loop.step()) +
                   "; pass --steps N with N larger than that to continue it");
     }

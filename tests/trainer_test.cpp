@@ -208,6 +208,29 @@ TEST(Smoke, ResumeRefusesARunAlreadyDone) {
   EXPECT_NE(r.output.find("already at step 300"), std::string::npos) << r.output;
 }
 
+// A run killed after its last checkpoint but before its summary (a sweep's Ctrl-C can land there)
+// resumes into the end of the run alone, with the results it would have had.
+TEST(Smoke, ResumeFinishesARunStoppedAfterItsLastCheckpoint) {
+  const std::string dir = temp_dir() + "/run";
+  train_new(tiny_config(300), dir, silent());
+  const std::string eval = read_file(dir + "/eval.csv"),
+                    progress = read_file(dir + "/progress.csv");
+  const std::string policy = read_file(dir + "/policy_final.bin");
+  const auto summary = nlohmann::json::parse(read_file(dir + "/summary.json"));
+  ASSERT_EQ(::unlink((dir + "/summary.json").c_str()), 0);
+  ASSERT_EQ(::unlink((dir + "/policy_final.bin").c_str()), 0);
+  const CommandResult r = run_command("train --resume " + dir + " -q");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(read_file(dir + "/eval.csv"), eval);
+  EXPECT_EQ(read_file(dir + "/progress.csv"), progress);
+  EXPECT_EQ(read_file(dir + "/policy_final.bin"), policy);
+  const auto again = nlohmann::json::parse(read_file(dir + "/summary.json"));
+  EXPECT_EQ(again["steps"], summary["steps"]);
+  EXPECT_EQ(again["final_eval_mean"], summary["final_eval_mean"]);
+  // finished now: a second resume is refused as before
+  EXPECT_NE(run_command("train --resume " + dir + " -q").exit_code, 0);
+}
+
 TEST(Smoke, BadInputGivesClearErrors) {
   CommandResult r = run_command("train --env Pendulum-v2 -q --out " + temp_dir() + "/x");
   EXPECT_EQ(r.exit_code, 1);
