@@ -258,7 +258,9 @@ class Loop {
     dist_ = DistStats{};
     dist_.actor_steps.assign(static_cast<size_t>(actors) + 1, 0);
     dist_.actor_time.assign(static_cast<size_t>(actors) + 1, {0.0, 0.0});
-    bool stopping = false, interrupted = false;
+    // A resumed run with no steps left (stopped after its last checkpoint, before it finished)
+    // only stops its actors, at their first batch, and finishes.
+    bool stopping = step_ >= t.total_steps, interrupted = false;
     int stopped = 0;
     ActorBatch b;
     const size_t width = 2 * static_cast<size_t>(replay_->obs_dim()) + replay_->act_dim() + 3;
@@ -804,9 +806,8 @@ TrainSummary train_resume(const std::string& run_dir, std::optional<int64_t> tot
     loop.load_checkpoint();
     // A run stopped after its last checkpoint but before it finished (killed while writing its
     // final policy or summary) resumes into finish() alone: the loop has no steps left to run.
-    // Not under mpirun: a learner with nothing to do would leave its actors waiting.
-    const bool unfinished_end = loop.step() == cfg.trainer.total_steps && !opts.actors &&
-                                !file_exists(run_dir + "/summary.json");
+    const bool unfinished_end =
+        loop.step() == cfg.trainer.total_steps && !file_exists(run_dir + "/summary.json");
     if (loop.step() >= cfg.trainer.total_steps && !unfinished_end) {
       throw Error("the run in '" + run_dir + "' is already at step " + std::to_string(loop.step()) +
                   "; pass --steps N with N larger than that to continue it");

@@ -153,6 +153,26 @@ TEST(Smoke, DistributedTrainingStopsOnSignalAndResumes) {
   EXPECT_EQ(expect, end + 500);
 }
 
+// As in one process (trainer_test.cpp): a run killed after its last checkpoint but before its
+// summary finishes when resumed; the learner stops its actors at their first batch.
+TEST(Smoke, DistributedResumeFinishesARunStoppedAfterItsLastCheckpoint) {
+  const std::string run = temp_dir() + "/r";
+  std::string out;
+  ASSERT_EQ(shell(kMpirun + "-np 3 " + DDPG_BINARY + " train" + small_run(run, 1500), &out), 0)
+      << out;
+  const std::string eval = read_file(run + "/eval.csv");
+  const nlohmann::json summary = read_json(run + "/summary.json");
+  ASSERT_EQ(::unlink((run + "/summary.json").c_str()), 0);
+  ASSERT_EQ(::unlink((run + "/policy_final.bin").c_str()), 0);
+  ASSERT_EQ(shell(kMpirun + "-np 3 " + DDPG_BINARY + " train --resume " + run + " -q", &out), 0)
+      << out;
+  EXPECT_EQ(read_file(run + "/eval.csv"), eval);
+  EXPECT_TRUE(file_exists(run + "/policy_final.bin"));
+  const nlohmann::json again = read_json(run + "/summary.json");
+  EXPECT_EQ(again["steps"], summary["steps"]);
+  EXPECT_EQ(again["final_eval_mean"], summary["final_eval_mean"]);
+}
+
 TEST(Smoke, DistributedTrainingRefusesAMismatchedJob) {
   const std::string dir = temp_dir();
   std::string out;
