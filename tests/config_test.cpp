@@ -131,6 +131,25 @@ TEST(Config, UnknownEnvIsAnError) {
   EXPECT_NE(msg.find("Pendulum-v1"), std::string::npos) << msg;
 }
 
+// rl-zoo's lander entry sets no batch size: its published figure ran on SB3's default of the time,
+// 100 (256 only from SB3 2.3.0), with updates at each episode's end, one per step of the episode.
+TEST(Config, ZooPresetForLunarLanderIsRlZoosEntryOnOldSb3Defaults) {
+  ConfigSources src;
+  src.preset = "zoo";
+  src.env_id = "LunarLanderContinuous-v3";
+  const Config c = resolve_config(src);
+  EXPECT_EQ(c.agent.hidden, (std::vector<int>{400, 300}));
+  EXPECT_EQ(c.agent.batch_size, 100);
+  EXPECT_DOUBLE_EQ(c.agent.gamma, 0.98);
+  EXPECT_EQ(c.agent.buffer_size, 200000);
+  EXPECT_EQ(c.trainer.total_steps, 300000);
+  EXPECT_EQ(c.trainer.learning_starts, 10000);
+  EXPECT_EQ(c.trainer.update_unit, "episode");
+  EXPECT_EQ(c.trainer.gradient_steps, -1);
+  EXPECT_EQ(c.agent.n_critics, 1);
+  EXPECT_DOUBLE_EQ(c.noise.sigma, 0.1);
+}
+
 TEST(Config, ZooPresetForPendulum) {
   ConfigSources src;
   src.preset = "zoo";
