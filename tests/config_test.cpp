@@ -131,13 +131,18 @@ TEST(Config, UnknownEnvIsAnError) {
   EXPECT_NE(msg.find("Pendulum-v1"), std::string::npos) << msg;
 }
 
+// The config that `--preset zoo --env ID` resolves to.
+Config zoo_config(const std::string& env_id) {
+  ConfigSources src;
+  src.preset = "zoo";
+  src.env_id = env_id;
+  return resolve_config(src);
+}
+
 // rl-zoo's lander entry sets no batch size: its published figure ran on SB3's default of the time,
 // 100 (256 only from SB3 2.3.0), with updates at each episode's end, one per step of the episode.
 TEST(Config, ZooPresetForLunarLanderIsRlZoosEntryOnOldSb3Defaults) {
-  ConfigSources src;
-  src.preset = "zoo";
-  src.env_id = "LunarLanderContinuous-v3";
-  const Config c = resolve_config(src);
+  const Config c = zoo_config("LunarLanderContinuous-v3");
   EXPECT_EQ(c.agent.hidden, (std::vector<int>{400, 300}));
   EXPECT_EQ(c.agent.batch_size, 100);
   EXPECT_DOUBLE_EQ(c.agent.gamma, 0.98);
@@ -151,10 +156,7 @@ TEST(Config, ZooPresetForLunarLanderIsRlZoosEntryOnOldSb3Defaults) {
 }
 
 TEST(Config, ZooPresetForPendulum) {
-  ConfigSources src;
-  src.preset = "zoo";
-  src.env_id = "Pendulum-v1";
-  const Config c = resolve_config(src);
+  const Config c = zoo_config("Pendulum-v1");
   EXPECT_EQ(c.agent.hidden, (std::vector<int>{400, 300}));
   EXPECT_EQ(c.agent.batch_size, 256);
   EXPECT_DOUBLE_EQ(c.agent.gamma, 0.98);
@@ -176,10 +178,7 @@ TEST(Config, ZooPresetForBulletFollowsRlZooPerId) {
   for (const Expect& e :
        {Expect{"HalfCheetahBulletEnv-v0", 1e-3, 1, 1}, Expect{"AntBulletEnv-v0", 7e-4, 1, 1},
         Expect{"Walker2DBulletEnv-v0", 7e-4, 1, 1}, Expect{"HopperBulletEnv-v0", 7e-4, 64, 64}}) {
-    ConfigSources src;
-    src.preset = "zoo";
-    src.env_id = e.id;
-    const Config c = resolve_config(src);
+    const Config c = zoo_config(e.id);
     EXPECT_DOUBLE_EQ(c.agent.actor_lr, e.lr) << e.id;
     EXPECT_DOUBLE_EQ(c.agent.critic_lr, e.lr) << e.id;
     EXPECT_EQ(c.trainer.update_unit, "step") << e.id;
