@@ -90,11 +90,16 @@ std::unique_ptr<Env> make_env(const std::string& id,
        {&env_registry(), static_cast<const std::vector<EnvInfo>*>(&external)}) {
     for (const auto& info : *list) {
       if (info.id != id) continue;
-      // `max_episode_steps` is accepted by every env, as in gymnasium.make.
+      // `max_episode_steps` is accepted by every env, as in gymnasium.make, and so is
+      // `time_feature` (sb3-contrib's wrapper, applied last, after the time limit is set).
       std::map<std::string, std::string> own = options;
-      std::optional<std::string> max_steps;
+      std::optional<std::string> max_steps, time_feature;
       if (auto it = own.find("max_episode_steps"); it != own.end()) {
         max_steps = it->second;
+        own.erase(it);
+      }
+      if (auto it = own.find("time_feature"); it != own.end()) {
+        time_feature = it->second;
         own.erase(it);
       }
       EnvOptions opts(own);
@@ -105,6 +110,10 @@ std::unique_ptr<Env> make_env(const std::string& id,
         const int n = m.get_int("max_episode_steps", 0);
         if (n < 0) throw Error("env option 'max_episode_steps' must be >= 0 (0: no limit)");
         env->set_max_episode_steps(n);
+      }
+      if (time_feature) {
+        EnvOptions t(std::map<std::string, std::string>{{"time_feature", *time_feature}});
+        if (t.get_bool("time_feature", false)) env = with_time_feature(std::move(env));
       }
       return env;
     }

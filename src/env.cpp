@@ -78,7 +78,9 @@ const std::vector<double>& Env::reset(std::optional<uint64_t> seed) {
   if (seed) rng_.seed_with(*seed);
   elapsed_ = 0;
   terms_.clear();
+  reset_seed_ = seed;
   do_reset();
+  reset_seed_.reset();
   check_obs("reset");
   return obs_;
 }
@@ -139,6 +141,68 @@ void Env::load_state(ArchiveReader& in) {
   obs_.resize(spec_.obs_dim);
   in.doubles(obs_.data(), obs_.size(), "env observation");
   load_physics(in);
+}
+
+namespace {
+
+// The env of with_time_feature: the inner env's observation and the remaining time.
+class TimeFeatureEnv final : public Env {
+ public:
+  explicit TimeFeatureEnv(std::unique_ptr<Env> inner) : inner_(std::move(inner)) {
+    spec_ = inner_->spec();
+    if (spec_.max_episode_steps <= 0) {
+      throw Error("env option 'time_feature' needs a time limit, and " + spec_.id +
+                  " has none: set max_episode_steps too");
+    }
+    inner_->set_max_episode_steps(0);  // the wrapper counts and truncates
+    spec_.obs_dim += 1;
+    spec_.obs_low.push_back(0.0);
+    spec_.obs_high.push_back(1.0);
+  }
+
+  void draw(Scene& scene) const override { inner_->draw(scene); }
+
+ protected:
+  void do_reset() override {
+    inner_->reset(reset_seed());
+    copy_out(0);
+  }
+
+  StepResult do_step(const std::vector<double>& action) override {
+    const StepResult r = inner_->step(action);
+    copy_out(elapsed_steps() + 1);  // the base counts this step after do_step returns
+    return r;
+  }
+
+  void save_physics(ArchiveWriter& out) const override { inner_->save_state(out); }
+  void load_physics(ArchiveReader& in) override { inner_->load_state(in); }
+
+ private:
+  // obs_ = inner observation + [1 - t/T]; terms_ = the inner env's, in place after the first copy.
+  void copy_out(int t) {
+    const int limit = spec_.max_episode_steps;
+    if (limit <= 0) {
+      throw Error("env option 'time_feature' needs a time limit, and max_episode_steps of " +
+                  spec_.id + " was set to 0");
+    }
+    const std::vector<double>& o = inner_->obs();
+    obs_.assign(o.begin(), o.end());
+    obs_.push_back(1.0 - static_cast<double>(t) / limit);
+    const RewardTerms& terms = inner_->reward_terms();
+    if (terms_.size() == terms.size()) {
+      for (size_t i = 0; i < terms.size(); ++i) terms_[i].second = terms[i].second;
+    } else {
+      terms_ = terms;
+    }
+  }
+
+  std::unique_ptr<Env> inner_;
+};
+
+}  // namespace
+
+std::unique_ptr<Env> with_time_feature(std::unique_ptr<Env> env) {
+  return std::make_unique<TimeFeatureEnv>(std::move(env));
 }
 
 void rescale_action(const float* action, const EnvSpec& spec, std::vector<double>& env_action) {

@@ -388,6 +388,25 @@ std::vector<double> run(Env& env, int steps, int t0, std::vector<double>* reward
 
 class BulletEveryEnv : public ::testing::TestWithParam<std::string> {};
 
+// rl-baselines3-zoo's Bullet entries wrap the env in sb3-contrib's TimeFeatureWrapper.
+TEST(BulletEnvs, TimeFeatureWrapsHalfCheetahAndSavesThroughIt) {
+  auto a = make_env("HalfCheetahBulletEnv-v0", {{"time_feature", "true"}});
+  ASSERT_EQ(a->spec().obs_dim, 27);
+  a->reset(4);
+  run(*a, 30, 0);
+  EXPECT_DOUBLE_EQ(a->obs().back(), 1.0 - 30.0 / 1000.0);
+  ArchiveWriter w("BTEST", 1);
+  a->save_state(w);
+  const std::string data = w.finish();
+  const auto expected = run(*a, 20, 30);
+  auto b = make_env("HalfCheetahBulletEnv-v0", {{"time_feature", "true"}});
+  b->reset(1);
+  ArchiveReader r(data, "BTEST", 1, "test archive");
+  b->load_state(r);
+  EXPECT_EQ(run(*b, 20, 30), expected);
+  EXPECT_DOUBLE_EQ(b->obs().back(), 1.0 - 50.0 / 1000.0);
+}
+
 TEST_P(BulletEveryEnv, SeededResetsRepeatTheEpisode) {
   auto a = make(GetParam());
   auto b = make(GetParam());

@@ -195,6 +195,78 @@ TEST(Env, SaveAndLoadStateContinueIdentically) {
   }
 }
 
+// sb3-contrib's TimeFeatureWrapper: obs + [1 - t/T], everything else the inner env's.
+TEST(TimeFeature, AppendsRemainingTimeAndKeepsTheInnerTrajectory) {
+  auto plain = make_env("Pendulum-v1");
+  auto timed = make_env("Pendulum-v1", {{"time_feature", "true"}});
+  const EnvSpec& s = timed->spec();
+  ASSERT_EQ(s.obs_dim, 4);
+  EXPECT_EQ(s.obs_low.back(), 0.0);
+  EXPECT_EQ(s.obs_high.back(), 1.0);
+  EXPECT_EQ(s.max_episode_steps, 200);
+  EXPECT_EQ(s.act_dim, 1);
+
+  const std::vector<double>& first = timed->reset(7);
+  EXPECT_EQ(first.back(), 1.0);
+  EXPECT_EQ(std::vector<double>(first.begin(), first.end() - 1), plain->reset(7));
+  for (int t = 1; t <= 200; ++t) {
+    const double u = std::sin(0.1 * t);
+    const StepResult a = plain->step({u}), b = timed->step({u});
+    ASSERT_EQ(a.reward, b.reward);
+    ASSERT_EQ(a.terminated, b.terminated);
+    ASSERT_EQ(a.truncated, b.truncated) << t;
+    EXPECT_EQ(b.truncated, t == 200);
+    const std::vector<double>& o = timed->obs();
+    EXPECT_EQ(std::vector<double>(o.begin(), o.end() - 1), plain->obs());
+    EXPECT_DOUBLE_EQ(o.back(), 1.0 - t / 200.0) << t;
+    EXPECT_EQ(timed->reward_terms(), plain->reward_terms());
+  }
+  EXPECT_EQ(timed->obs().back(), 0.0);
+  // An unseeded reset continues the inner env's RNG, as it would without the wrapper.
+  const std::vector<double>& again = timed->reset();
+  EXPECT_EQ(again.back(), 1.0);
+  EXPECT_EQ(std::vector<double>(again.begin(), again.end() - 1), plain->reset());
+}
+
+TEST(TimeFeature, FollowsTheTimeLimitAndSavesItsState) {
+  auto a = make_env("Pendulum-v1", {{"time_feature", "1"}, {"max_episode_steps", "50"}});
+  auto b = make_env("Pendulum-v1", {{"time_feature", "1"}, {"max_episode_steps", "50"}});
+  EXPECT_EQ(a->spec().max_episode_steps, 50);
+  a->reset(3);
+  for (int i = 0; i < 20; ++i) a->step({0.5});
+  EXPECT_DOUBLE_EQ(a->obs().back(), 1.0 - 20.0 / 50.0);
+  ArchiveWriter w("TESTENV_", 1);
+  a->save_state(w);
+  ArchiveReader r(w.finish(), "TESTENV_", 1, "test");
+  b->load_state(r);
+  EXPECT_EQ(b->obs(), a->obs());
+  EXPECT_EQ(b->elapsed_steps(), 20);
+  for (int i = 21; i <= 50; ++i) {
+    const StepResult ra = a->step({-0.2}), rb = b->step({-0.2});
+    EXPECT_EQ(ra.reward, rb.reward);
+    EXPECT_EQ(a->obs(), b->obs());
+    EXPECT_EQ(rb.truncated, i == 50);
+  }
+  EXPECT_EQ(a->reset(), b->reset());  // the inner RNGs were restored too
+}
+
+TEST(TimeFeature, OffByDefaultAndBadInputIsAClearError) {
+  EXPECT_EQ(make_env("Pendulum-v1", {{"time_feature", "false"}})->spec().obs_dim, 3);
+  try {
+    make_env("Pendulum-v1", {{"time_feature", "maybe"}});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'time_feature' must be true or false"), std::string::npos)
+        << e.what();
+  }
+  try {
+    make_env("Pendulum-v1", {{"time_feature", "true"}, {"max_episode_steps", "0"}});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("needs a time limit"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Env, RescaleActionPerDimensionAsymmetric) {
   EnvSpec spec;
   spec.act_dim = 3;

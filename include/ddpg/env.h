@@ -9,6 +9,8 @@
 //
 // Options are Gymnasium's keyword arguments (e.g. `g` for Pendulum-v1, `ctrl_cost_weight` for
 // MuJoCo), given as text and parsed by each env through EnvOptions, which rejects unknown keys.
+// Two options are accepted by every env and handled by make_env: `max_episode_steps` (as in
+// gymnasium.make) and `time_feature` (sb3-contrib's TimeFeatureWrapper, see with_time_feature).
 //
 // For exact resume, an env saves and restores its whole state (physics, RNG, step counter) through
 // save_state / load_state.
@@ -108,6 +110,9 @@ class Env {
   void set_term_names(std::vector<std::string> names);
   RewardTerms& terms();
 
+  // The seed given to the reset in progress (nullopt: none), for envs that forward it.
+  const std::optional<uint64_t>& reset_seed() const { return reset_seed_; }
+
   EnvSpec spec_;
   Rng rng_;
   std::vector<double> obs_;
@@ -116,6 +121,7 @@ class Env {
  private:
   void check_obs(const char* where) const;
   std::vector<std::string> term_names_;
+  std::optional<uint64_t> reset_seed_;
   int elapsed_ = 0;
 };
 
@@ -127,6 +133,15 @@ inline double round_to_float32(double x) {
   volatile float f = static_cast<float>(x);
   return f;
 }
+
+// sb3-contrib's TimeFeatureWrapper (rl-baselines3-zoo's `env_wrapper` for the PyBullet tasks):
+// `env` with one more observation, the remaining time 1 - t/T in [0, 1], where t is the episode's
+// step count and T its time limit (1 after reset, 0 at the step that truncates). Everything else
+// (actions, rewards, terms, termination, seeding, state) is `env`'s: the same seed gives the same
+// inner trajectory. The wrapper owns the time limit (set_max_episode_steps on it changes T).
+// Throws Error when `env` has no time limit. sb3-contrib's `test_mode` (a constant 1) is not
+// offered.
+std::unique_ptr<Env> with_time_feature(std::unique_ptr<Env> env);
 
 // Maps an agent action in [-1, 1] to the env's bounds, per dimension: low + (a + 1)/2 (high - low).
 void rescale_action(const float* action, const EnvSpec& spec, std::vector<double>& env_action);
