@@ -92,7 +92,8 @@ def peer(threads, coretype, steps, learning_starts):
 def ours(ddpg, threads, steps, learning_starts):
     f = figures([ddpg, "bench", "train", "--env", "Pendulum-v1", "--preset", "zoo", "--hidden",
                  "400,300", "--batch", "256", "--threads", str(threads), "--steps", str(steps),
-                 "--learning-starts", str(learning_starts)])
+                 "--learning-starts", str(learning_starts), "--set", "trainer.update_unit=step",
+                 "--update-every", "1", "--gradient-steps", "1"])
     return float(f["steps_per_s"]), f
 
 

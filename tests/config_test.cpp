@@ -155,38 +155,66 @@ TEST(Config, ZooPresetForLunarLanderIsRlZoosEntryOnOldSb3Defaults) {
   EXPECT_DOUBLE_EQ(c.noise.sigma, 0.1);
 }
 
-TEST(Config, ZooPresetForPendulum) {
+// rl-zoo's published Pendulum and MountainCar agents trained at each episode's end, one update per
+// step of the episode, with batch 100: the entries' own settings on SB3's defaults of the time.
+TEST(Config, ZooPresetForPendulumIsThePublishedAgentsConfig) {
   const Config c = zoo_config("Pendulum-v1");
   EXPECT_EQ(c.agent.hidden, (std::vector<int>{400, 300}));
-  EXPECT_EQ(c.agent.batch_size, 256);
+  EXPECT_EQ(c.agent.batch_size, 100);
   EXPECT_DOUBLE_EQ(c.agent.gamma, 0.98);
+  EXPECT_EQ(c.agent.buffer_size, 200000);
   EXPECT_EQ(c.trainer.learning_starts, 10000);
+  EXPECT_EQ(c.trainer.update_unit, "episode");
+  EXPECT_EQ(c.trainer.update_every, 1);
+  EXPECT_EQ(c.trainer.gradient_steps, -1);
   EXPECT_EQ(c.noise.type, "gaussian");
   EXPECT_DOUBLE_EQ(c.noise.sigma, 0.1);
   EXPECT_DOUBLE_EQ(c.agent.actor_lr, 1e-3);
   EXPECT_EQ(c.trainer.total_steps, 20000);
 }
 
-// rl-zoo's ddpg.yml overrides its shared PyBullet block per id: lr 1e-3 for HalfCheetah (the shared
-// block), 7e-4 for Ant and Walker2D, and for Hopper also 64 updates every 64 steps.
-TEST(Config, ZooPresetForBulletFollowsRlZooPerId) {
+TEST(Config, ZooPresetForMountainCarIsTheEntryOnOldSb3Defaults) {
+  const Config c = zoo_config("MountainCarContinuous-v0");
+  EXPECT_EQ(c.noise.type, "ou");
+  EXPECT_DOUBLE_EQ(c.noise.sigma, 0.5);
+  EXPECT_EQ(c.agent.batch_size, 100);
+  EXPECT_EQ(c.agent.buffer_size, 1000000);
+  EXPECT_DOUBLE_EQ(c.agent.gamma, 0.99);
+  EXPECT_EQ(c.trainer.learning_starts, 100);
+  EXPECT_EQ(c.trainer.update_unit, "episode");
+  EXPECT_EQ(c.trainer.gradient_steps, -1);
+  EXPECT_EQ(c.trainer.total_steps, 300000);
+}
+
+// rl-zoo's published PyBullet agents (rl-trained-agents' config.yml per id): the time feature on
+// every id; lr 1e-3 for HalfCheetah, 7e-4 for Ant, Walker2D and Hopper; batch 256 and buffer 1e6
+// for Walker2D and Hopper; 64 updates every 64 steps for Hopper, otherwise training at each
+// episode's end; Reacher one update per step.
+TEST(Config, ZooPresetForBulletIsThePublishedAgentsConfig) {
   struct Expect {
     const char* id;
     double lr;
+    int batch, buffer;
+    const char* unit;
     int update_every, gradient_steps;
   };
-  for (const Expect& e :
-       {Expect{"HalfCheetahBulletEnv-v0", 1e-3, 1, 1}, Expect{"AntBulletEnv-v0", 7e-4, 1, 1},
-        Expect{"Walker2DBulletEnv-v0", 7e-4, 1, 1}, Expect{"HopperBulletEnv-v0", 7e-4, 64, 64}}) {
+  for (const Expect& e : {Expect{"HalfCheetahBulletEnv-v0", 1e-3, 100, 200000, "episode", 1, -1},
+                          Expect{"AntBulletEnv-v0", 7e-4, 100, 200000, "episode", 1, -1},
+                          Expect{"Walker2DBulletEnv-v0", 7e-4, 256, 1000000, "episode", 1, -1},
+                          Expect{"HopperBulletEnv-v0", 7e-4, 256, 1000000, "step", 64, 64},
+                          Expect{"ReacherBulletEnv-v0", 1e-3, 100, 200000, "step", 1, 1}}) {
     const Config c = zoo_config(e.id);
     EXPECT_DOUBLE_EQ(c.agent.actor_lr, e.lr) << e.id;
     EXPECT_DOUBLE_EQ(c.agent.critic_lr, e.lr) << e.id;
-    EXPECT_EQ(c.trainer.update_unit, "step") << e.id;
+    EXPECT_EQ(c.agent.batch_size, e.batch) << e.id;
+    EXPECT_EQ(c.agent.buffer_size, e.buffer) << e.id;
+    EXPECT_EQ(c.trainer.update_unit, e.unit) << e.id;
     EXPECT_EQ(c.trainer.update_every, e.update_every) << e.id;
     EXPECT_EQ(c.trainer.gradient_steps, e.gradient_steps) << e.id;
     EXPECT_DOUBLE_EQ(c.agent.gamma, 0.98) << e.id;
-    EXPECT_EQ(c.agent.buffer_size, 200000) << e.id;
+    EXPECT_EQ(c.env.options.at("time_feature"), "true") << e.id;
   }
+  EXPECT_EQ(zoo_config("ReacherBulletEnv-v0").trainer.total_steps, 300000);
 }
 
 TEST(Config, PaperPresetAndLaterLayersWin) {

@@ -52,7 +52,8 @@ variants:
   const auto runs = plan(dir);
   ASSERT_EQ(runs.size(), 4u);
   const Config& p = find(runs, "plain", "Pendulum-v1").config;
-  EXPECT_EQ(p.agent.batch_size, 256);  // zoo's Pendulum file
+  EXPECT_EQ(p.agent.buffer_size, 200000);  // zoo's Pendulum file
+  EXPECT_EQ(p.trainer.update_unit, "episode");
   EXPECT_DOUBLE_EQ(p.agent.gamma, 0.98);
   EXPECT_EQ(p.trainer.total_steps, 1000);
   EXPECT_EQ(p.trainer.eval_every, 500);
