@@ -317,9 +317,13 @@ class Loop {
         const int64_t due = per_episode    ? phases
                             : step_ > from ? step_ / t.update_every - from / t.update_every
                                            : 0;
-        const int64_t updates = t.gradient_steps > 0
-                                    ? due * t.gradient_steps
-                                    : (due > 0 ? std::min(steps_since_phase_, step_ - from) : 0);
+        // -1: one update per env step since the previous phase. Episode-end phases count every
+        // step since the previous one, across batches, as run() does; step phases only this
+        // batch's steps from update_after on (the phases before it make none).
+        const int64_t updates = t.gradient_steps > 0 ? due * t.gradient_steps
+                                : per_episode        ? steps_since_phase_
+                                : due > 0            ? std::min(steps_since_phase_, step_ - from)
+                                                     : 0;
         steps_since_phase_ = 0;
         if (step_ >= update_after && replay_->size() >= cfg_.agent.batch_size) {
           if (step_ >= t.learning_starts && !learn_timing_) start_learn_timing();

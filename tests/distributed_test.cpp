@@ -94,6 +94,44 @@ TEST(Smoke, DistributedTrainingWithTwoActorsUsesBoth) {
   EXPECT_NE(eval.find("\n3000,"), std::string::npos) << eval;
 }
 
+// SB3's train_freq (1, "episode") with gradient_steps -1 (the zoo presets): at each episode end as
+// many updates as env steps since the previous phase, counted across the actor's 50-step batches,
+// as one process makes them. Pendulum's episodes end at 200, 400, ..., 2000; the first phase is
+// before learning_starts (300) and makes none, the nine after it 200 each. (Until 2026-12-03 the
+// learner counted only the last batch's steps: 50 updates a phase, 450 in all.)
+TEST(Smoke, DistributedEpisodePhasesMakeOneProcesssUpdates) {
+  const std::string dir = temp_dir();
+  std::string out;
+  ASSERT_EQ(shell(kMpirun + "-np 2 " + DDPG_BINARY + " train" + small_run(dir + "/r", 2000) +
+                      " --set trainer.update_unit=episode --set trainer.gradient_steps=-1",
+                  &out),
+            0)
+      << out;
+  EXPECT_EQ(read_json(dir + "/r/distributed.json")["updates"], 9 * 200);
+  ASSERT_EQ(shell(std::string(DDPG_BINARY) + " train" + small_run(dir + "/one", 2000) +
+                      " --set trainer.distributed=none --set trainer.update_unit=episode"
+                      " --set trainer.gradient_steps=-1",
+                  &out),
+            0)
+      << out;
+  // progress.csv's `updates` column (logged at each episode's end, before its phase) agrees
+  const auto updates_column = [](const std::string& path) {
+    std::istringstream in(read_file(path));
+    std::string line, out;
+    std::getline(in, line);
+    while (std::getline(in, line)) {
+      std::istringstream cells(line);
+      std::string cell;
+      for (int k = 0; k < 8; ++k) std::getline(cells, cell, ',');
+      out += cell + " ";
+    }
+    return out;
+  };
+  const std::string one = updates_column(dir + "/one/progress.csv");
+  EXPECT_EQ(one, "0 0 200 400 600 800 1000 1200 1400 1600 ");
+  EXPECT_EQ(updates_column(dir + "/r/progress.csv"), one);
+}
+
 // SIGINT to mpirun (Ctrl-C) reaches every rank: the learner saves its checkpoint, stops the
 // actors and exits; `mpirun ... train --resume` continues the run to its end from that checkpoint.
 TEST(Smoke, DistributedTrainingStopsOnSignalAndResumes) {
@@ -198,12 +236,7 @@ TEST(Smoke, DistributedTrainingRefusesAMismatchedJob) {
 
 // The single-process learning check (trainer_test.cpp, PendulumZooReachesMinus200) with one
 // learner and two actor ranks, same thresholds: final mean evaluation return >= -200 averaged over
-// seeds 0, 1, 2, each seed >= -300, after 20000 env steps. On the schedule this check was set up
-// with, one update per env step and batch 256 (the zoo preset's until 2026-12-03). With the
-// preset's episode-end phases (200 updates at once) two actors ended at -217.5, -228.1 and -200.5
-// (one process: -143.9, -135.6, -155.6), likely because an actor acts the first batch of every
-// episode (50 of its 200 steps) with the parameters from before the 200 updates that the previous
-// episode's end started (docs/distributed.md).
+// seeds 0, 1, 2, each seed >= -300, after 20000 env steps.
 TEST(Learning, DistributedPendulumZooReachesMinus200) {
   double sum = 0;
   for (int seed : {0, 1, 2}) {
@@ -211,10 +244,7 @@ TEST(Learning, DistributedPendulumZooReachesMinus200) {
     std::string out;
     ASSERT_EQ(shell(kMpirun + "-np 3 " + DDPG_BINARY +
                         " train --env Pendulum-v1 --preset zoo --steps 20000 --seed " +
-                        std::to_string(seed) +
-                        " --set trainer.update_unit=step --set trainer.gradient_steps=1"
-                        " --set agent.batch_size=256 --set trainer.distributed=actors -q --out " +
-                        dir,
+                        std::to_string(seed) + " --set trainer.distributed=actors -q --out " + dir,
                     &out),
               0)
         << out;
