@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "ddpg/io.h"
 #include "tests/test_util.h"
 
@@ -139,38 +143,27 @@ Config zoo_config(const std::string& env_id) {
   return resolve_config(src);
 }
 
-// rl-zoo's lander entry sets no batch size: its published figure ran on SB3's default of the time,
-// 100 (256 only from SB3 2.3.0), with updates at each episode's end, one per step of the episode.
-TEST(Config, ZooPresetForLunarLanderIsRlZoosEntryOnOldSb3Defaults) {
-  const Config c = zoo_config("LunarLanderContinuous-v3");
-  EXPECT_EQ(c.agent.hidden, (std::vector<int>{400, 300}));
-  EXPECT_EQ(c.agent.batch_size, 100);
-  EXPECT_DOUBLE_EQ(c.agent.gamma, 0.98);
-  EXPECT_EQ(c.agent.buffer_size, 200000);
-  EXPECT_EQ(c.trainer.total_steps, 300000);
-  EXPECT_EQ(c.trainer.learning_starts, 10000);
-  EXPECT_EQ(c.trainer.update_unit, "episode");
-  EXPECT_EQ(c.trainer.gradient_steps, -1);
-  EXPECT_EQ(c.agent.n_critics, 1);
-  EXPECT_DOUBLE_EQ(c.noise.sigma, 0.1);
-}
-
-// rl-zoo's published Pendulum and MountainCar agents trained at each episode's end, one update per
-// step of the episode, with batch 100: the entries' own settings on SB3's defaults of the time.
-TEST(Config, ZooPresetForPendulumIsThePublishedAgentsConfig) {
-  const Config c = zoo_config("Pendulum-v1");
-  EXPECT_EQ(c.agent.hidden, (std::vector<int>{400, 300}));
-  EXPECT_EQ(c.agent.batch_size, 100);
-  EXPECT_DOUBLE_EQ(c.agent.gamma, 0.98);
-  EXPECT_EQ(c.agent.buffer_size, 200000);
-  EXPECT_EQ(c.trainer.learning_starts, 10000);
-  EXPECT_EQ(c.trainer.update_unit, "episode");
-  EXPECT_EQ(c.trainer.update_every, 1);
-  EXPECT_EQ(c.trainer.gradient_steps, -1);
-  EXPECT_EQ(c.noise.type, "gaussian");
-  EXPECT_DOUBLE_EQ(c.noise.sigma, 0.1);
-  EXPECT_DOUBLE_EQ(c.agent.actor_lr, 1e-3);
-  EXPECT_EQ(c.trainer.total_steps, 20000);
+// rl-zoo's Pendulum and lander entries are the same settings but for n_timesteps, and so were their
+// published agents: updates at each episode's end, one per step of the episode, on SB3's defaults
+// of the time for what the entries leave unset (batch 100; 256 only from SB3 2.3.0; one critic).
+TEST(Config, ZooPresetForPendulumAndLunarLanderIsThePublishedAgentsConfig) {
+  for (const auto& [id, steps] : {std::pair<std::string, int64_t>{"Pendulum-v1", 20000},
+                                  {"LunarLanderContinuous-v3", 300000}}) {
+    const Config c = zoo_config(id);
+    EXPECT_EQ(c.agent.hidden, (std::vector<int>{400, 300})) << id;
+    EXPECT_EQ(c.agent.batch_size, 100) << id;
+    EXPECT_DOUBLE_EQ(c.agent.gamma, 0.98) << id;
+    EXPECT_EQ(c.agent.buffer_size, 200000) << id;
+    EXPECT_EQ(c.agent.n_critics, 1) << id;
+    EXPECT_DOUBLE_EQ(c.agent.actor_lr, 1e-3) << id;
+    EXPECT_EQ(c.trainer.total_steps, steps) << id;
+    EXPECT_EQ(c.trainer.learning_starts, 10000) << id;
+    EXPECT_EQ(c.trainer.update_unit, "episode") << id;
+    EXPECT_EQ(c.trainer.update_every, 1) << id;
+    EXPECT_EQ(c.trainer.gradient_steps, -1) << id;
+    EXPECT_EQ(c.noise.type, "gaussian") << id;
+    EXPECT_DOUBLE_EQ(c.noise.sigma, 0.1) << id;
+  }
 }
 
 TEST(Config, ZooPresetForMountainCarIsTheEntryOnOldSb3Defaults) {
