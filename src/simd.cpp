@@ -7,10 +7,14 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 
 #include "ddpg/aligned.h"
+#include "ddpg/io.h"
 
 namespace ddpg::simd {
 namespace {
@@ -115,6 +119,18 @@ __attribute__((target("avx2,fma"))) void adam_fused_avx2(float* p, const float* 
                                                          float tau) {
   adam_fused_body(p, grads, count, m, v, n, c, target, tau);
 }
+// The same bodies at 512 bits: the same IEEE operations on each element, so the same bits as the
+// AVX2 form (tested); where sqrt and divide run at full width (Zen 5) the pass is ~25% faster.
+__attribute__((target("avx512f,avx512vl,avx2,fma"))) void adam_avx512(float* p, const float* g,
+                                                                      float* m, float* v, int64_t n,
+                                                                      const AdamCoefficients& c) {
+  adam_body(p, g, m, v, n, c);
+}
+__attribute__((target("avx512f,avx512vl,avx2,fma"))) void adam_fused_avx512(
+    float* p, const float* const* grads, int count, float* m, float* v, int64_t n,
+    const AdamCoefficients& c, float* target, float tau) {
+  adam_fused_body(p, grads, count, m, v, n, c, target, tau);
+}
 void adam_fused_base(float* p, const float* const* grads, int count, float* m, float* v, int64_t n,
                      const AdamCoefficients& c, float* target, float tau) {
   adam_fused_body(p, grads, count, m, v, n, c, target, tau);
@@ -177,9 +193,82 @@ double peak_sse(int64_t iters, float* sink) {
   return static_cast<double>(iters) * kChains * 4;
 }
 
+bool cpu_has(Isa i) {
+  switch (i) {
+    case Isa::kAvx512:
+      return has_avx512() && has_avx2();
+    case Isa::kAvx2:
+      return has_avx2();
+    case Isa::kBaseline:
+      return true;
+  }
+  return false;
+}
+
+// The ISA DDPG_SIMD names, or the widest the CPU has.
+Isa initial_isa() {
+  const char* env = std::getenv("DDPG_SIMD");
+  if (env && *env) {
+    for (Isa i : {Isa::kAvx512, Isa::kAvx2, Isa::kBaseline}) {
+      if (std::strcmp(env, isa_name(i)) != 0) continue;
+      if (!cpu_has(i)) {
+        throw Error(std::string("DDPG_SIMD=") + env + ": this CPU lacks those instructions; use " +
+                    (cpu_has(Isa::kAvx2) ? "avx2 or " : "") + "baseline, or unset DDPG_SIMD");
+      }
+      return i;
+    }
+    throw Error(std::string("DDPG_SIMD=") + env +
+                ": unknown instruction set; use avx512, avx2 or baseline, or unset DDPG_SIMD");
+  }
+  for (Isa i : {Isa::kAvx512, Isa::kAvx2}) {
+    if (cpu_has(i)) return i;
+  }
+  return Isa::kBaseline;
+}
+
+std::atomic<Isa>& current_isa() {
+  static std::atomic<Isa> i{initial_isa()};
+  return i;
+}
+
 }  // namespace
 
-std::string isa() { return has_avx2() ? "avx2+fma" : "baseline"; }
+const char* isa_name(Isa i) {
+  switch (i) {
+    case Isa::kAvx512:
+      return "avx512";
+    case Isa::kAvx2:
+      return "avx2";
+    case Isa::kBaseline:
+      return "baseline";
+  }
+  return "?";
+}
+
+bool supported(Isa i) { return cpu_has(i); }
+
+Isa adam_isa() { return current_isa().load(std::memory_order_relaxed); }
+
+void force_adam_isa(Isa i) {
+  if (!cpu_has(i)) {
+    throw Error(std::string("simd::force_adam_isa: this CPU has no ") + isa_name(i) +
+                " instructions");
+  }
+  current_isa().store(i, std::memory_order_relaxed);
+}
+
+std::string isa() {
+  // Adam and Polyak at the chosen width; gemv (acting) at AVX2 at most
+  switch (adam_isa()) {
+    case Isa::kAvx512:
+      return "avx512";
+    case Isa::kAvx2:
+      return "avx2+fma";
+    case Isa::kBaseline:
+      break;
+  }
+  return "baseline";
+}
 
 void gemv(const float* w, const float* b, int n, int in, const float* x, float* y) {
   if (has_avx2()) {
@@ -190,20 +279,28 @@ void gemv(const float* w, const float* b, int n, int in, const float* x, float* 
 }
 
 void adam(float* p, const float* grad, float* m, float* v, int64_t n, const AdamCoefficients& c) {
-  if (has_avx2()) {
-    adam_avx2(p, grad, m, v, n, c);
-  } else {
-    adam_base(p, grad, m, v, n, c);
+  switch (adam_isa()) {
+    case Isa::kAvx512:
+      return adam_avx512(p, grad, m, v, n, c);
+    case Isa::kAvx2:
+      return adam_avx2(p, grad, m, v, n, c);
+    case Isa::kBaseline:
+      break;
   }
+  adam_base(p, grad, m, v, n, c);
 }
 
 void adam_fused(float* p, const float* const* grads, int count, float* m, float* v, int64_t n,
                 const AdamCoefficients& c, float* target, float tau) {
-  if (has_avx2()) {
-    adam_fused_avx2(p, grads, count, m, v, n, c, target, tau);
-  } else {
-    adam_fused_base(p, grads, count, m, v, n, c, target, tau);
+  switch (adam_isa()) {
+    case Isa::kAvx512:
+      return adam_fused_avx512(p, grads, count, m, v, n, c, target, tau);
+    case Isa::kAvx2:
+      return adam_fused_avx2(p, grads, count, m, v, n, c, target, tau);
+    case Isa::kBaseline:
+      break;
   }
+  adam_fused_base(p, grads, count, m, v, n, c, target, tau);
 }
 
 void sum(float* dst, const float* const* src, int count, int64_t n) {

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -192,6 +193,98 @@ TEST(Gemm, ForceSwitchesThePathAndRefusesOnesTheCpuLacks) {
                             : gemm::supported(gemm::Path::kAvx2) ? gemm::Path::kAvx2
                                                                  : gemm::Path::kBlas);
   }
+}
+
+// The fused Adam + Polyak pass at each width: the AVX-512 form gives the AVX2 form's bits (the
+// update's results must not depend on the CPU's vector width), and every form follows a double
+// reference of LibTorch's Adam. Two shard gradients, weight decay, a length with a remainder.
+class AdamIsa : public testing::TestWithParam<simd::Isa> {
+ protected:
+  void SetUp() override {
+    if (!simd::supported(GetParam())) {
+      GTEST_SKIP() << "this CPU lacks the instructions of the " << simd::isa_name(GetParam())
+                   << " Adam pass: not tested here";
+    }
+  }
+  void TearDown() override { simd::force_adam_isa(initial_); }
+  const simd::Isa initial_ = simd::adam_isa();
+};
+
+struct AdamArrays {
+  std::vector<float> p, g0, g1, m, v, t;
+};
+
+AdamArrays run_adam(simd::Isa isa, int64_t n, int steps) {
+  Rng rng(99);
+  AdamArrays a{random_matrix(rng, n),       random_matrix(rng, n),       random_matrix(rng, n),
+               std::vector<float>(n, 0.0f), std::vector<float>(n, 0.0f), random_matrix(rng, n)};
+  simd::force_adam_isa(isa);
+  for (int s = 1; s <= steps; ++s) {
+    const float* grads[2] = {a.g0.data(), a.g1.data()};
+    const simd::AdamCoefficients c{0.9f,
+                                   0.999f,
+                                   1e-8f,
+                                   0.01f,
+                                   static_cast<float>(1e-3 / (1.0 - std::pow(0.9, s))),
+                                   static_cast<float>(std::sqrt(1.0 - std::pow(0.999, s)))};
+    simd::adam_fused(a.p.data(), grads, 2, a.m.data(), a.v.data(), n, c, a.t.data(), 0.005f);
+    for (float& x : a.g0) x = -0.7f * x + 0.01f;  // a gradient that changes between steps
+  }
+  return a;
+}
+
+TEST_P(AdamIsa, FusedPassFollowsTheReferenceAndWideFormsAgreeBitForBit) {
+  const int64_t n = 1000 + 37;
+  const int steps = 4;
+  const AdamArrays got = run_adam(GetParam(), n, steps);
+  // the double reference
+  Rng rng(99);
+  const std::vector<float> p0 = random_matrix(rng, n), g00 = random_matrix(rng, n),
+                           g1 = random_matrix(rng, n), t0 = random_matrix(rng, n);
+  for (int64_t k = 0; k < n; ++k) {
+    double p = p0[k], m = 0, v = 0, t = t0[k], g0 = g00[k];
+    for (int s = 1; s <= steps; ++s) {
+      const double g = static_cast<double>(static_cast<float>(g0 + g1[k])) + 0.01 * p;
+      m = 0.9 * m + 0.1 * g;
+      v = 0.999 * v + 0.001 * g * g;
+      p -= 1e-3 / (1.0 - std::pow(0.9, s)) * m /
+           (std::sqrt(v) / std::sqrt(1.0 - std::pow(0.999, s)) + 1e-8);
+      t += 0.005 * (p - t);
+      g0 = static_cast<float>(-0.7f * static_cast<float>(g0) + 0.01f);
+    }
+    ASSERT_NEAR(got.p[k], p, 1e-5 * (1.0 + std::abs(p))) << "element " << k;
+    ASSERT_NEAR(got.m[k], m, 1e-5 * (1.0 + std::abs(m))) << "element " << k;
+    ASSERT_NEAR(got.v[k], v, 1e-5 * (1.0 + std::abs(v))) << "element " << k;
+    ASSERT_NEAR(got.t[k], t, 1e-5 * (1.0 + std::abs(t))) << "element " << k;
+  }
+  if (GetParam() == simd::Isa::kAvx512) {
+    const AdamArrays narrow = run_adam(simd::Isa::kAvx2, n, steps);
+    EXPECT_EQ(0, std::memcmp(got.p.data(), narrow.p.data(), n * sizeof(float)));
+    EXPECT_EQ(0, std::memcmp(got.m.data(), narrow.m.data(), n * sizeof(float)));
+    EXPECT_EQ(0, std::memcmp(got.v.data(), narrow.v.data(), n * sizeof(float)));
+    EXPECT_EQ(0, std::memcmp(got.t.data(), narrow.t.data(), n * sizeof(float)));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllIsas, AdamIsa,
+                         testing::Values(simd::Isa::kAvx512, simd::Isa::kAvx2,
+                                         simd::Isa::kBaseline),
+                         [](const testing::TestParamInfo<simd::Isa>& p) {
+                           return std::string(simd::isa_name(p.param));
+                         });
+
+TEST(Simd, ForceAdamIsaRefusesOnesTheCpuLacks) {
+  const simd::Isa initial = simd::adam_isa();
+  for (simd::Isa i : {simd::Isa::kAvx512, simd::Isa::kAvx2, simd::Isa::kBaseline}) {
+    if (simd::supported(i)) {
+      simd::force_adam_isa(i);
+      EXPECT_EQ(simd::adam_isa(), i);
+    } else {
+      std::printf("(this CPU lacks the %s Adam pass: force must refuse it)\n", simd::isa_name(i));
+      EXPECT_THROW(simd::force_adam_isa(i), Error);
+    }
+  }
+  simd::force_adam_isa(initial);
 }
 
 // The 512-bit FMA units per core, from the peaks at both widths (figures of our machines).

@@ -1,7 +1,7 @@
 // simd: the few hand-vectorised kernels of the hot paths (acting, Adam, Polyak averaging) and the
-// FP32 FMA peak measurement. Each kernel is compiled for AVX2+FMA and for the baseline x86-64 ISA,
-// and the best one the CPU supports is chosen once at run time, so that the default (portable)
-// build still runs at full width on the machines that have it.
+// FP32 FMA peak measurement. Each kernel is compiled for AVX2+FMA (Adam also for AVX-512) and for
+// the baseline x86-64 ISA, and the best one the CPU supports is chosen once at run time, so that
+// the default (portable) build still runs at full width on the machines that have it.
 #pragma once
 
 #include <cstdint>
@@ -9,8 +9,19 @@
 
 namespace ddpg::simd {
 
-// The instruction set the dispatched kernels use ("avx2+fma" or "baseline").
+// The instruction set of the Adam and Polyak pass ("avx512", "avx2+fma" or "baseline"; gemv runs
+// at AVX2 at most).
 std::string isa();
+
+// The Adam and Polyak pass at each width: AVX-512F where the CPU has it (with AVX2 and FMA), else
+// AVX2+FMA, else the baseline ISA; DDPG_SIMD=avx512|avx2|baseline picks one (an ISA the CPU lacks,
+// or an unknown name, is an error). The AVX-512 and AVX2 forms give the same bits; the baseline
+// has no FMA and differs in the last bits.
+enum class Isa { kBaseline, kAvx2, kAvx512 };
+const char* isa_name(Isa i);
+bool supported(Isa i);
+Isa adam_isa();
+void force_adam_isa(Isa i);  // for tests and benchmarks; throws where the CPU lacks it
 
 // y (n) = W (n × in, row-major) · x (in) + b (n).
 void gemv(const float* w, const float* b, int n, int in, const float* x, float* y);
