@@ -62,26 +62,6 @@ void activate_backward(Activation a, const float* y, float* d, int n) {
   }
 }
 
-// In place on one row: y ← gain · (y − μ)/σ + bias; xhat and 1/σ kept for the backward pass.
-void layer_norm_row(float* y, int n, const float* gain, const float* bias, float* xhat,
-                    float* rstd) {
-  double sum = 0.0;
-  for (int j = 0; j < n; ++j) sum += y[j];
-  const float mean = static_cast<float>(sum / n);
-  double sq = 0.0;
-  for (int j = 0; j < n; ++j) {
-    const double c = y[j] - mean;
-    sq += c * c;
-  }
-  const float r = static_cast<float>(1.0 / std::sqrt(sq / n + kLayerNormEps));
-  if (rstd) *rstd = r;
-  for (int j = 0; j < n; ++j) {
-    const float h = (y[j] - mean) * r;
-    if (xhat) xhat[j] = h;
-    y[j] = gain[j] * h + bias[j];
-  }
-}
-
 // Bias, LayerNorm and activation of hidden layer `i` (or the output layer) on `rows` rows of y;
 // `bias_done` / `act_done` when the multiply's epilogue already did those.
 void finish_layer(const MlpShape& s, const float* params, int i, MlpWorkspace* ws, float* y, int ld,
@@ -90,17 +70,29 @@ void finish_layer(const MlpShape& s, const float* params, int i, MlpWorkspace* w
   const float* b = params + s.bias_offset(i);
   const bool hidden = i + 1 < s.layers();
   if (bias_done && (hidden ? act_done : !s.tanh_out)) return;
+  if (hidden && s.layer_norm) {
+    if (!bias_done) {
+      for (int r = 0; r < rows; ++r) {
+        float* row = y + int64_t{r} * ld;
+        for (int j = 0; j < n; ++j) row[j] += b[j];
+      }
+    }
+    // LayerNorm over all the rows at once, with ReLU in its last pass
+    const bool relu = !act_done && s.activation == Activation::kRelu;
+    simd::layer_norm(y, rows, ld, n, params + s.ln_gain_offset(i), params + s.ln_bias_offset(i),
+                     kLayerNormEps, ws ? ws->xhat[i].data() : nullptr,
+                     ws ? ws->rstd[i].data() : nullptr, relu);
+    if (!act_done && !relu) {
+      for (int r = 0; r < rows; ++r) activate(s.activation, y + int64_t{r} * ld, n);
+    }
+    return;
+  }
   for (int r = 0; r < rows; ++r) {
     float* row = y + int64_t{r} * ld;
     if (!bias_done) {
       for (int j = 0; j < n; ++j) row[j] += b[j];
     }
     if (hidden) {
-      if (s.layer_norm) {
-        layer_norm_row(row, n, params + s.ln_gain_offset(i), params + s.ln_bias_offset(i),
-                       ws ? ws->xhat[i].data() + int64_t{r} * n : nullptr,
-                       ws ? ws->rstd[i].data() + r : nullptr);
-      }
       if (!act_done) activate(s.activation, row, n);
     } else if (s.tanh_out) {
       for (int j = 0; j < n; ++j) row[j] = std::tanh(row[j]);
@@ -293,36 +285,10 @@ void mlp_backward(const MlpShape& s, const float* params, MlpWorkspace& ws, int 
     }
     if (!want_hidden) break;
     if (s.layer_norm) {
-      const float* gain = params + s.ln_gain_offset(i - 1);
-      const float* xhat = ws.xhat[i - 1].data();
-      if (grad) {
-        float* gg = grad + s.ln_gain_offset(i - 1);
-        float* gbias = grad + s.ln_bias_offset(i - 1);
-        std::fill(gg, gg + hp, 0.0f);
-        std::fill(gbias, gbias + hp, 0.0f);
-        for (int r = 0; r < rows; ++r) {
-          const float* g = next_dz + int64_t{r} * hp;
-          const float* xh = xhat + int64_t{r} * hp;
-          for (int j = 0; j < hp; ++j) {
-            gg[j] += g[j] * xh[j];
-            gbias[j] += g[j];
-          }
-        }
-      }
-      // dz = (1/σ)(ĝ − mean ĝ − x̂ · mean(ĝ x̂)) with ĝ = g · gain
-      for (int r = 0; r < rows; ++r) {
-        float* g = next_dz + int64_t{r} * hp;
-        const float* xh = xhat + int64_t{r} * hp;
-        double m1 = 0.0, m2 = 0.0;
-        for (int j = 0; j < hp; ++j) {
-          g[j] *= gain[j];
-          m1 += g[j];
-          m2 += g[j] * xh[j];
-        }
-        const float a = static_cast<float>(m1 / hp), c = static_cast<float>(m2 / hp);
-        const float rs = ws.rstd[i - 1][r];
-        for (int j = 0; j < hp; ++j) g[j] = rs * (g[j] - a - xh[j] * c);
-      }
+      simd::layer_norm_backward(next_dz, rows, hp, params + s.ln_gain_offset(i - 1),
+                                ws.xhat[i - 1].data(), ws.rstd[i - 1].data(),
+                                grad ? grad + s.ln_gain_offset(i - 1) : nullptr,
+                                grad ? grad + s.ln_bias_offset(i - 1) : nullptr);
     }
     std::swap(ws.dz, ws.d1);
     dz = ws.dz.data();
@@ -373,8 +339,8 @@ void mlp_act(const MlpShape& s, const float* params, const float* x, const float
       // bias already added by gemv: finish without it
       if (!last) {
         if (s.layer_norm) {
-          layer_norm_row(dst, n, params + s.ln_gain_offset(i), params + s.ln_bias_offset(i),
-                         nullptr, nullptr);
+          simd::layer_norm(dst, 1, n, n, params + s.ln_gain_offset(i), params + s.ln_bias_offset(i),
+                           kLayerNormEps, nullptr, nullptr, false);
         }
         activate(s.activation, dst, n);
         std::swap(a, b);

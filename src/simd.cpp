@@ -80,6 +80,79 @@ DDPG_INLINE void polyak_body(float* __restrict t, const float* __restrict o, int
   for (int64_t k = 0; k < n; ++k) t[k] += tau * (o[k] - t[k]);
 }
 
+// LayerNorm's sums, in double over 16 fixed partial sums (lane l takes elements j ≡ l mod 16),
+// combined in a fixed order: the compiler vectorises the 16 lanes at any width, and every width
+// gives the same bits. f(j) is the term of element j.
+template <typename F>
+DDPG_INLINE double sum16(int n, F f) {
+  double part[16] = {};
+  int j = 0;
+  for (; j + 16 <= n; j += 16) {
+#pragma GCC unroll 16
+    for (int l = 0; l < 16; ++l) part[l] += f(j + l);
+  }
+  for (int l = 0; j + l < n; ++l) part[l] += f(j + l);
+  for (int w = 8; w >= 1; w /= 2) {
+#pragma GCC unroll 8
+    for (int l = 0; l < w; ++l) part[l] += part[l + w];
+  }
+  return part[0];
+}
+
+DDPG_INLINE void layer_norm_body(float* y, int rows, int ld, int n, const float* gain,
+                                 const float* bias, float eps, float* xhat, float* rstd,
+                                 bool relu) {
+  for (int r = 0; r < rows; ++r) {
+    float* __restrict row = y + int64_t{r} * ld;
+    const float mean = static_cast<float>(sum16(n, [&](int j) { return double{row[j]}; }) / n);
+    const double sq = sum16(n, [&](int j) {
+      const double c = row[j] - mean;
+      return c * c;
+    });
+    const float rs = static_cast<float>(1.0 / std::sqrt(sq / n + eps));
+    if (rstd) rstd[r] = rs;
+    float* __restrict xh = xhat ? xhat + int64_t{r} * n : nullptr;
+#pragma omp simd
+    for (int j = 0; j < n; ++j) {
+      const float h = (row[j] - mean) * rs;
+      if (xh) xh[j] = h;
+      const float out = gain[j] * h + bias[j];
+      row[j] = relu ? std::max(out, 0.0f) : out;
+    }
+  }
+}
+
+DDPG_INLINE void layer_norm_backward_body(float* g, int rows, int n, const float* gain,
+                                          const float* xhat, const float* rstd, float* gg,
+                                          float* gbias) {
+  if (gg) {
+    std::fill(gg, gg + n, 0.0f);
+    std::fill(gbias, gbias + n, 0.0f);
+    for (int r = 0; r < rows; ++r) {
+      const float* __restrict gr = g + int64_t{r} * n;
+      const float* __restrict xh = xhat + int64_t{r} * n;
+#pragma omp simd
+      for (int j = 0; j < n; ++j) {
+        gg[j] += gr[j] * xh[j];
+        gbias[j] += gr[j];
+      }
+    }
+  }
+  // dz = (1/σ)(ĝ − mean ĝ − x̂ · mean(ĝ x̂)) with ĝ = g · gain
+  for (int r = 0; r < rows; ++r) {
+    float* __restrict gr = g + int64_t{r} * n;
+    const float* __restrict xh = xhat + int64_t{r} * n;
+#pragma omp simd
+    for (int j = 0; j < n; ++j) gr[j] *= gain[j];
+    const float a = static_cast<float>(sum16(n, [&](int j) { return double{gr[j]}; }) / n);
+    const float c =
+        static_cast<float>(sum16(n, [&](int j) { return static_cast<double>(gr[j] * xh[j]); }) / n);
+    const float rs = rstd[r];
+#pragma omp simd
+    for (int j = 0; j < n; ++j) gr[j] = rs * (gr[j] - a - xh[j] * c);
+  }
+}
+
 DDPG_INLINE void adam_fused_body(float* p, const float* const* grads, int count, float* m, float* v,
                                  int64_t n, const AdamCoefficients& c, float* target, float tau) {
   constexpr int64_t kBlock = 512;  // the summed gradient stays in L1
@@ -131,6 +204,22 @@ __attribute__((target("avx512f,avx512vl,avx2,fma"))) void adam_fused_avx512(
     const AdamCoefficients& c, float* target, float tau) {
   adam_fused_body(p, grads, count, m, v, n, c, target, tau);
 }
+#define DDPG_LN_VARIANTS(SUFFIX, TARGET)                                                    \
+  TARGET void layer_norm_##SUFFIX(float* y, int rows, int ld, int n, const float* gain,     \
+                                  const float* bias, float eps, float* xhat, float* rstd,   \
+                                  bool relu) {                                              \
+    layer_norm_body(y, rows, ld, n, gain, bias, eps, xhat, rstd, relu);                     \
+  }                                                                                         \
+  TARGET void layer_norm_backward_##SUFFIX(float* g, int rows, int n, const float* gain,    \
+                                           const float* xhat, const float* rstd, float* gg, \
+                                           float* gbias) {                                  \
+    layer_norm_backward_body(g, rows, n, gain, xhat, rstd, gg, gbias);                      \
+  }
+DDPG_LN_VARIANTS(avx512, __attribute__((target("avx512f,avx512vl,avx2,fma"))))
+DDPG_LN_VARIANTS(avx2, __attribute__((target("avx2,fma"))))
+DDPG_LN_VARIANTS(base, )
+#undef DDPG_LN_VARIANTS
+
 void adam_fused_base(float* p, const float* const* grads, int count, float* m, float* v, int64_t n,
                      const AdamCoefficients& c, float* target, float tau) {
   adam_fused_body(p, grads, count, m, v, n, c, target, tau);
@@ -301,6 +390,32 @@ void adam_fused(float* p, const float* const* grads, int count, float* m, float*
       break;
   }
   adam_fused_base(p, grads, count, m, v, n, c, target, tau);
+}
+
+void layer_norm(float* y, int rows, int ld, int n, const float* gain, const float* bias, float eps,
+                float* xhat, float* rstd, bool relu) {
+  switch (adam_isa()) {
+    case Isa::kAvx512:
+      return layer_norm_avx512(y, rows, ld, n, gain, bias, eps, xhat, rstd, relu);
+    case Isa::kAvx2:
+      return layer_norm_avx2(y, rows, ld, n, gain, bias, eps, xhat, rstd, relu);
+    case Isa::kBaseline:
+      break;
+  }
+  layer_norm_base(y, rows, ld, n, gain, bias, eps, xhat, rstd, relu);
+}
+
+void layer_norm_backward(float* g, int rows, int n, const float* gain, const float* xhat,
+                         const float* rstd, float* gain_grad, float* bias_grad) {
+  switch (adam_isa()) {
+    case Isa::kAvx512:
+      return layer_norm_backward_avx512(g, rows, n, gain, xhat, rstd, gain_grad, bias_grad);
+    case Isa::kAvx2:
+      return layer_norm_backward_avx2(g, rows, n, gain, xhat, rstd, gain_grad, bias_grad);
+    case Isa::kBaseline:
+      break;
+  }
+  layer_norm_backward_base(g, rows, n, gain, xhat, rstd, gain_grad, bias_grad);
 }
 
 void sum(float* dst, const float* const* src, int count, int64_t n) {

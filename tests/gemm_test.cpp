@@ -198,7 +198,7 @@ TEST(Gemm, ForceSwitchesThePathAndRefusesOnesTheCpuLacks) {
 // The fused Adam + Polyak pass at each width: the AVX-512 form gives the AVX2 form's bits (the
 // update's results must not depend on the CPU's vector width), and every form follows a double
 // reference of LibTorch's Adam. Two shard gradients, weight decay, a length with a remainder.
-class AdamIsa : public testing::TestWithParam<simd::Isa> {
+class SimdIsa : public testing::TestWithParam<simd::Isa> {
  protected:
   void SetUp() override {
     if (!simd::supported(GetParam())) {
@@ -233,7 +233,7 @@ AdamArrays run_adam(simd::Isa isa, int64_t n, int steps) {
   return a;
 }
 
-TEST_P(AdamIsa, FusedPassFollowsTheReferenceAndWideFormsAgreeBitForBit) {
+TEST_P(SimdIsa, FusedPassFollowsTheReferenceAndWideFormsAgreeBitForBit) {
   const int64_t n = 1000 + 37;
   const int steps = 4;
   const AdamArrays got = run_adam(GetParam(), n, steps);
@@ -266,14 +266,85 @@ TEST_P(AdamIsa, FusedPassFollowsTheReferenceAndWideFormsAgreeBitForBit) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(AllIsas, AdamIsa,
+// LayerNorm forward (with ReLU) and backward at each width, against a double reference; the
+// AVX-512 form gives the AVX2 form's bits. Rows with a stride wider than n, n with a remainder.
+struct LnArrays {
+  std::vector<float> y, xhat, rstd, g, gg, gb;
+};
+
+LnArrays run_layer_norm(simd::Isa isa, int rows, int n, int ld, const std::vector<float>& y0,
+                        const std::vector<float>& g0, const std::vector<float>& gain,
+                        const std::vector<float>& bias) {
+  LnArrays o{y0,
+             std::vector<float>(int64_t{rows} * n),
+             std::vector<float>(rows),
+             g0,
+             std::vector<float>(n),
+             std::vector<float>(n)};
+  simd::force_adam_isa(isa);
+  simd::layer_norm(o.y.data(), rows, ld, n, gain.data(), bias.data(), 1e-5f, o.xhat.data(),
+                   o.rstd.data(), true);
+  simd::layer_norm_backward(o.g.data(), rows, n, gain.data(), o.xhat.data(), o.rstd.data(),
+                            o.gg.data(), o.gb.data());
+  return o;
+}
+
+TEST_P(SimdIsa, LayerNormFollowsTheReferenceAndWideFormsAgreeBitForBit) {
+  const int rows = 5, n = 37, ld = 41;
+  Rng rng(7);
+  std::vector<float> y0 = random_matrix(rng, int64_t{rows} * ld), g0 = random_matrix(rng, rows * n),
+                     gain = random_matrix(rng, n), bias = random_matrix(rng, n);
+  for (int j = 0; j < n; ++j) y0[j] = 3.0f + 0.01f * y0[j];  // a row with a large mean
+  const LnArrays got = run_layer_norm(GetParam(), rows, n, ld, y0, g0, gain, bias);
+  std::vector<double> gg(n, 0.0), gb(n, 0.0);
+  for (int r = 0; r < rows; ++r) {
+    const float* x = y0.data() + int64_t{r} * ld;
+    double mean = 0, var = 0;
+    for (int j = 0; j < n; ++j) mean += x[j] / double(n);
+    for (int j = 0; j < n; ++j) var += (x[j] - mean) * (x[j] - mean) / n;
+    const double rs = 1.0 / std::sqrt(var + 1e-5);
+    ASSERT_NEAR(got.rstd[r], rs, 1e-5 * rs);
+    std::vector<double> h(n), gh(n);
+    double m1 = 0, m2 = 0;
+    for (int j = 0; j < n; ++j) {
+      h[j] = (x[j] - mean) * rs;
+      ASSERT_NEAR(got.xhat[int64_t{r} * n + j], h[j], 1e-4) << r << "," << j;
+      ASSERT_NEAR(got.y[int64_t{r} * ld + j], std::max(0.0, gain[j] * h[j] + bias[j]), 1e-4);
+      const double g = g0[int64_t{r} * n + j];
+      gg[j] += g * h[j];
+      gb[j] += g;
+      gh[j] = g * gain[j];
+      m1 += gh[j] / n;
+      m2 += gh[j] * h[j] / n;
+    }
+    for (int j = 0; j < n; ++j) {
+      ASSERT_NEAR(got.g[int64_t{r} * n + j], rs * (gh[j] - m1 - h[j] * m2), 1e-4) << r << "," << j;
+    }
+    for (int j = n; j < ld; ++j) ASSERT_EQ(got.y[int64_t{r} * ld + j], y0[int64_t{r} * ld + j]);
+  }
+  for (int j = 0; j < n; ++j) {
+    ASSERT_NEAR(got.gg[j], gg[j], 1e-4);
+    ASSERT_NEAR(got.gb[j], gb[j], 1e-4);
+  }
+  if (GetParam() == simd::Isa::kAvx512) {
+    const LnArrays narrow = run_layer_norm(simd::Isa::kAvx2, rows, n, ld, y0, g0, gain, bias);
+    EXPECT_EQ(got.y, narrow.y);
+    EXPECT_EQ(got.xhat, narrow.xhat);
+    EXPECT_EQ(got.rstd, narrow.rstd);
+    EXPECT_EQ(got.g, narrow.g);
+    EXPECT_EQ(got.gg, narrow.gg);
+    EXPECT_EQ(got.gb, narrow.gb);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllIsas, SimdIsa,
                          testing::Values(simd::Isa::kAvx512, simd::Isa::kAvx2,
                                          simd::Isa::kBaseline),
                          [](const testing::TestParamInfo<simd::Isa>& p) {
                            return std::string(simd::isa_name(p.param));
                          });
 
-TEST(Simd, ForceAdamIsaRefusesOnesTheCpuLacks) {
+TEST(Simd, ForceSimdIsaRefusesOnesTheCpuLacks) {
   const simd::Isa initial = simd::adam_isa();
   for (simd::Isa i : {simd::Isa::kAvx512, simd::Isa::kAvx2, simd::Isa::kBaseline}) {
     if (simd::supported(i)) {

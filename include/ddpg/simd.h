@@ -9,14 +9,14 @@
 
 namespace ddpg::simd {
 
-// The instruction set of the Adam and Polyak pass ("avx512", "avx2+fma" or "baseline"; gemv runs
-// at AVX2 at most).
+// The instruction set of the Adam and Polyak pass and of LayerNorm ("avx512", "avx2+fma" or
+// "baseline"; gemv runs at AVX2 at most).
 std::string isa();
 
-// The Adam and Polyak pass at each width: AVX-512F where the CPU has it (with AVX2 and FMA), else
-// AVX2+FMA, else the baseline ISA; DDPG_SIMD=avx512|avx2|baseline picks one (an ISA the CPU lacks,
-// or an unknown name, is an error). The AVX-512 and AVX2 forms give the same bits; the baseline
-// has no FMA and differs in the last bits.
+// The Adam and Polyak pass (and LayerNorm) at each width: AVX-512F where the CPU has it (with AVX2
+// and FMA), else AVX2+FMA, else the baseline ISA; DDPG_SIMD=avx512|avx2|baseline picks one (an ISA
+// the CPU lacks, or an unknown name, is an error). The AVX-512 and AVX2 forms give the same bits;
+// the baseline has no FMA and differs in the last bits.
 enum class Isa { kBaseline, kAvx2, kAvx512 };
 const char* isa_name(Isa i);
 bool supported(Isa i);
@@ -39,6 +39,19 @@ void adam(float* p, const float* grad, float* m, float* v, int64_t n, const Adam
 // `target` towards the new parameters; one pass over the arrays instead of three.
 void adam_fused(float* p, const float* const* grads, int count, float* m, float* v, int64_t n,
                 const AdamCoefficients& c, float* target, float tau);
+
+// LayerNorm of `rows` rows of y (row stride ld, n features), in place: y ← gain · x̂ + bias with
+// x̂ = (y − μ)/σ, σ = √(var + eps), then ReLU when `relu`. μ and the variance are summed in double
+// over 16 fixed partial sums, so every ISA gives the same bits. x̂ (rows × n) and 1/σ (rows) are
+// kept for the backward pass where xhat and rstd are not null.
+void layer_norm(float* y, int rows, int ld, int n, const float* gain, const float* bias, float eps,
+                float* xhat, float* rstd, bool relu);
+
+// Its backward pass, in place on g (rows × n, ∂loss/∂ the LayerNorm's output): g ← ∂loss/∂ its
+// input = (1/σ)(ĝ − mean ĝ − x̂ · mean(ĝ x̂)) with ĝ = g · gain. Where gain_grad is not null,
+// gain_grad and bias_grad (n each) are set to Σ over rows of g · x̂ and of g (before the rest).
+void layer_norm_backward(float* g, int rows, int n, const float* gain, const float* xhat,
+                         const float* rstd, float* gain_grad, float* bias_grad);
 
 // dst ← Σ_s src[s] (in order s = 0..count−1), elements [0, n).
 void sum(float* dst, const float* const* src, int count, int64_t n);
