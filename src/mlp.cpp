@@ -70,13 +70,13 @@ void finish_layer(const MlpShape& s, const float* params, int i, MlpWorkspace* w
   const float* b = params + s.bias_offset(i);
   const bool hidden = i + 1 < s.layers();
   if (bias_done && (hidden ? act_done : !s.tanh_out)) return;
-  if (hidden && s.layer_norm) {
-    if (!bias_done) {
-      for (int r = 0; r < rows; ++r) {
-        float* row = y + int64_t{r} * ld;
-        for (int j = 0; j < n; ++j) row[j] += b[j];
-      }
+  if (!bias_done) {
+    for (int r = 0; r < rows; ++r) {
+      float* row = y + int64_t{r} * ld;
+      for (int j = 0; j < n; ++j) row[j] += b[j];
     }
+  }
+  if (hidden && s.layer_norm) {
     // LayerNorm over all the rows at once, with ReLU in its last pass
     const bool relu = !act_done && s.activation == Activation::kRelu;
     simd::layer_norm(y, rows, ld, n, params + s.ln_gain_offset(i), params + s.ln_bias_offset(i),
@@ -89,9 +89,6 @@ void finish_layer(const MlpShape& s, const float* params, int i, MlpWorkspace* w
   }
   for (int r = 0; r < rows; ++r) {
     float* row = y + int64_t{r} * ld;
-    if (!bias_done) {
-      for (int j = 0; j < n; ++j) row[j] += b[j];
-    }
     if (hidden) {
       if (!act_done) activate(s.activation, row, n);
     } else if (s.tanh_out) {

@@ -320,6 +320,20 @@ std::atomic<Isa>& current_isa() {
   return i;
 }
 
+// Calls the form of a kernel for the chosen ISA (see adam_isa).
+template <typename F512, typename F2, typename FBase, typename... Args>
+void dispatch(F512 avx512, F2 avx2, FBase base, Args... args) {
+  switch (current_isa().load(std::memory_order_relaxed)) {
+    case Isa::kAvx512:
+      return avx512(args...);
+    case Isa::kAvx2:
+      return avx2(args...);
+    case Isa::kBaseline:
+      break;
+  }
+  base(args...);
+}
+
 }  // namespace
 
 const char* isa_name(Isa i) {
@@ -347,16 +361,9 @@ void force_adam_isa(Isa i) {
 }
 
 std::string isa() {
-  // Adam and Polyak at the chosen width; gemv (acting) at AVX2 at most
-  switch (adam_isa()) {
-    case Isa::kAvx512:
-      return "avx512";
-    case Isa::kAvx2:
-      return "avx2+fma";
-    case Isa::kBaseline:
-      break;
-  }
-  return "baseline";
+  // Adam, Polyak and LayerNorm at the chosen width; gemv (acting) at AVX2 at most
+  const Isa i = adam_isa();
+  return i == Isa::kAvx2 ? "avx2+fma" : isa_name(i);
 }
 
 void gemv(const float* w, const float* b, int n, int in, const float* x, float* y) {
@@ -368,54 +375,25 @@ void gemv(const float* w, const float* b, int n, int in, const float* x, float* 
 }
 
 void adam(float* p, const float* grad, float* m, float* v, int64_t n, const AdamCoefficients& c) {
-  switch (adam_isa()) {
-    case Isa::kAvx512:
-      return adam_avx512(p, grad, m, v, n, c);
-    case Isa::kAvx2:
-      return adam_avx2(p, grad, m, v, n, c);
-    case Isa::kBaseline:
-      break;
-  }
-  adam_base(p, grad, m, v, n, c);
+  dispatch(adam_avx512, adam_avx2, adam_base, p, grad, m, v, n, c);
 }
 
 void adam_fused(float* p, const float* const* grads, int count, float* m, float* v, int64_t n,
                 const AdamCoefficients& c, float* target, float tau) {
-  switch (adam_isa()) {
-    case Isa::kAvx512:
-      return adam_fused_avx512(p, grads, count, m, v, n, c, target, tau);
-    case Isa::kAvx2:
-      return adam_fused_avx2(p, grads, count, m, v, n, c, target, tau);
-    case Isa::kBaseline:
-      break;
-  }
-  adam_fused_base(p, grads, count, m, v, n, c, target, tau);
+  dispatch(adam_fused_avx512, adam_fused_avx2, adam_fused_base, p, grads, count, m, v, n, c, target,
+           tau);
 }
 
 void layer_norm(float* y, int rows, int ld, int n, const float* gain, const float* bias, float eps,
                 float* xhat, float* rstd, bool relu) {
-  switch (adam_isa()) {
-    case Isa::kAvx512:
-      return layer_norm_avx512(y, rows, ld, n, gain, bias, eps, xhat, rstd, relu);
-    case Isa::kAvx2:
-      return layer_norm_avx2(y, rows, ld, n, gain, bias, eps, xhat, rstd, relu);
-    case Isa::kBaseline:
-      break;
-  }
-  layer_norm_base(y, rows, ld, n, gain, bias, eps, xhat, rstd, relu);
+  dispatch(layer_norm_avx512, layer_norm_avx2, layer_norm_base, y, rows, ld, n, gain, bias, eps,
+           xhat, rstd, relu);
 }
 
 void layer_norm_backward(float* g, int rows, int n, const float* gain, const float* xhat,
                          const float* rstd, float* gain_grad, float* bias_grad) {
-  switch (adam_isa()) {
-    case Isa::kAvx512:
-      return layer_norm_backward_avx512(g, rows, n, gain, xhat, rstd, gain_grad, bias_grad);
-    case Isa::kAvx2:
-      return layer_norm_backward_avx2(g, rows, n, gain, xhat, rstd, gain_grad, bias_grad);
-    case Isa::kBaseline:
-      break;
-  }
-  layer_norm_backward_base(g, rows, n, gain, xhat, rstd, gain_grad, bias_grad);
+  dispatch(layer_norm_backward_avx512, layer_norm_backward_avx2, layer_norm_backward_base, g, rows,
+           n, gain, xhat, rstd, gain_grad, bias_grad);
 }
 
 void sum(float* dst, const float* const* src, int count, int64_t n) {

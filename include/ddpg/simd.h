@@ -1,7 +1,8 @@
-// simd: the few hand-vectorised kernels of the hot paths (acting, Adam, Polyak averaging) and the
-// FP32 FMA peak measurement. Each kernel is compiled for AVX2+FMA (Adam also for AVX-512) and for
-// the baseline x86-64 ISA, and the best one the CPU supports is chosen once at run time, so that
-// the default (portable) build still runs at full width on the machines that have it.
+// simd: the few hand-vectorised kernels of the hot paths (acting, Adam, Polyak averaging,
+// LayerNorm) and the FP32 FMA peak measurement. Each kernel is compiled for AVX2+FMA (Adam and
+// LayerNorm also for AVX-512) and for the baseline x86-64 ISA, and the best one the CPU supports
+// is chosen once at run time, so that the default (portable) build still runs at full width on
+// the machines that have it.
 #pragma once
 
 #include <cstdint>
