@@ -199,7 +199,7 @@ BenchFigures bench_update(const UpdateBenchOptions& o) {
           {"peak_gflops", peak},
           {"update_gflops", flop / (update_ms * 1e-3) / 1e9},
           {"update_mflop", flop / 1e6},
-          {"gemm_count", static_cast<double>(engine.shard_gemms(true).size())},
+          {"gemm_count", static_cast<double>(engine.thread_gemms(true).size())},
           // 1: the AVX-512 kernels of gemm.h; 0: not (gemm_path below says which)
           {"avx512_gemm", gemm::path() == gemm::Path::kAvx512 ? 1.0 : 0.0},
           {"threads", static_cast<double>(threads)},
@@ -213,11 +213,12 @@ BenchFigures bench_gemm(const GemmBenchOptions& o) {
   const auto [obs_dim, act_dim] = bench_sizes(o.sources, c, o.obs_dim, o.act_dim);
   Agent agent(c.agent, obs_dim, act_dim, 0);
   agent.set_threads(c.trainer.threads > 0 ? c.trainer.threads : all_cores());
-  // One shard's multiplies, each shape once, in the order the update first runs it.
+  // Thread 0's multiplies (one shard's at two threads), each shape once, in the order the update
+  // first runs it.
   std::vector<GemmShape> shapes;
   std::map<std::tuple<bool, bool, int, int, int>, int> count;
   size_t biggest = 0;
-  for (const GemmShape& g : agent.engine().shard_gemms(true)) {
+  for (const GemmShape& g : agent.engine().thread_gemms(true)) {
     if (count[{g.trans_a, g.trans_b, g.m, g.n, g.k}]++ == 0) shapes.push_back(g);
     biggest = std::max({biggest, size_t(g.m) * g.k, size_t(g.k) * g.n, size_t(g.m) * g.n});
   }

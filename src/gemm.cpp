@@ -33,8 +33,6 @@ namespace ddpg::gemm {
 namespace {
 
 constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
-// nt with this many rows transposes B for the outer-product kernel (gemm_kernels.inc).
-constexpr int kPackMinRows = 32;
 
 void blas(bool ta, bool tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb,
           float* c, int ldc) {

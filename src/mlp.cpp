@@ -223,7 +223,7 @@ void mlp_forward(const MlpShape& s, const float* params, MlpWorkspace& ws, int r
 }
 
 void mlp_backward(const MlpShape& s, const float* params, MlpWorkspace& ws, int rows,
-                  const float* d_out, float* grad, float* d_extra) {
+                  const float* d_out, const GradSegment* segs, int nsegs, float* d_extra) {
   const int layers = s.layers();
   // dz: ∂loss/∂(pre-activation output) of the current layer, rows × n (packed).
   float* dz = ws.dz.data();
@@ -235,10 +235,13 @@ void mlp_backward(const MlpShape& s, const float* params, MlpWorkspace& ws, int 
     const int in = s.layer_in(i), n = s.layer_out(i);
     const float* x = ws.x[i].data();
     const float* w = params + s.weight_offset(i);
-    if (grad) {
-      // ∂W = dzᵀ · x, ∂b = Σ_rows dz
-      sgemm(true, false, n, in, rows, dz, n, x, in, grad + s.weight_offset(i), in);
-      column_sums(dz, rows, n, n, grad + s.bias_offset(i));
+    for (int g = 0; g < nsegs; ++g) {
+      // ∂W = dzᵀ · x, ∂b = Σ_rows dz, over the segment's rows
+      const GradSegment& sg = segs[g];
+      const float* dzs = dz + int64_t{sg.row0} * n;
+      sgemm(true, false, n, in, sg.rows, dzs, n, x + int64_t{sg.row0} * in, in,
+            sg.grad + s.weight_offset(i), in);
+      column_sums(dzs, sg.rows, n, n, sg.grad + s.bias_offset(i));
     }
     const bool want_hidden = i > 0;
     const bool want_extra = d_extra && i == s.extra_at;
@@ -282,10 +285,20 @@ void mlp_backward(const MlpShape& s, const float* params, MlpWorkspace& ws, int 
     }
     if (!want_hidden) break;
     if (s.layer_norm) {
-      simd::layer_norm_backward(next_dz, rows, hp, params + s.ln_gain_offset(i - 1),
-                                ws.xhat[i - 1].data(), ws.rstd[i - 1].data(),
-                                grad ? grad + s.ln_gain_offset(i - 1) : nullptr,
-                                grad ? grad + s.ln_bias_offset(i - 1) : nullptr);
+      // row by row, with the gain's and bias's gradients summed per segment
+      const float* gain = params + s.ln_gain_offset(i - 1);
+      const float* xhat = ws.xhat[i - 1].data();
+      const float* rstd = ws.rstd[i - 1].data();
+      if (nsegs == 0) {
+        simd::layer_norm_backward(next_dz, rows, hp, gain, xhat, rstd, nullptr, nullptr);
+      }
+      for (int g = 0; g < nsegs; ++g) {
+        const GradSegment& sg = segs[g];
+        const int64_t at = int64_t{sg.row0} * hp;
+        simd::layer_norm_backward(next_dz + at, sg.rows, hp, gain, xhat + at, rstd + sg.row0,
+                                  sg.grad + s.ln_gain_offset(i - 1),
+                                  sg.grad + s.ln_bias_offset(i - 1));
+      }
     }
     std::swap(ws.dz, ws.d1);
     dz = ws.dz.data();
@@ -354,11 +367,13 @@ void mlp_forward_gemms(const MlpShape& s, int rows, std::vector<GemmShape>& out)
     out.push_back({false, true, rows, s.layer_out(i), s.layer_in(i)});
 }
 
-void mlp_backward_gemms(const MlpShape& s, int rows, bool weight_grads, bool d_extra,
-                        std::vector<GemmShape>& out) {
+void mlp_backward_gemms(const MlpShape& s, int rows, const std::vector<int>* grad_rows,
+                        bool d_extra, std::vector<GemmShape>& out) {
   for (int i = s.layers() - 1; i >= 0; --i) {
     const int in = s.layer_in(i), n = s.layer_out(i);
-    if (weight_grads) out.push_back({true, false, n, in, rows});
+    if (grad_rows) {
+      for (const int r : *grad_rows) out.push_back({true, false, n, in, r});
+    }
     const bool want_hidden = i > 0;
     const bool want_extra = d_extra && i == s.extra_at;
     if (!want_hidden && !want_extra) break;

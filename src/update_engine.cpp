@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "ddpg/gemm.h"
+
 namespace ddpg {
 namespace {
 
@@ -116,22 +118,57 @@ UpdateEngine::UpdateEngine(const AgentConfig& cfg, int obs_dim, int act_dim)
     Shard& s = shard_[k];
     s.row0 = static_cast<int>(int64_t{batch_} * k / shards_);
     s.rows = static_cast<int>(int64_t{batch_} * (k + 1) / shards_) - s.row0;
-    s.target_actor = MlpWorkspace(actor_shape_, s.rows);
-    s.actor = MlpWorkspace(actor_shape_, s.rows);
-    s.target_critic = MlpWorkspace(critic_shape_, s.rows);
-    s.critic = MlpWorkspace(critic_shape_, s.rows);
-    s.y.assign(s.rows, 0.0f);
-    s.q0.assign(s.rows, 0.0f);
-    s.dq.assign(s.rows, 0.0f);
-    s.da.assign(static_cast<size_t>(s.rows) * act_dim, 0.0f);
     s.critic_grad = FloatBuffer(critic_shape_.size() * cfg.n_critics);
     s.actor_grad = FloatBuffer(actor_shape_.size());
   }
+  rebuild_groups();
 }
 
 void UpdateEngine::set_threads(int threads) {
   threads_ = std::max(1, std::min(threads, shards_));
+  rebuild_groups();
   rebuild_states();
+}
+
+bool UpdateEngine::blocks_allowed() const {
+  // the smallest shard is the first (rows = ⌊batch/shards⌋ or one more)
+  return gemm::native() && shard_[0].rows >= gemm::kPackMinRows;
+}
+
+void UpdateEngine::rebuild_groups() {
+  blocks_ = blocks_allowed();
+  group_.clear();
+  group_begin_.assign(threads_ + 1, 0);
+  for (int t = 0; t < threads_; ++t) {
+    group_begin_[t] = static_cast<int>(group_.size());
+    const int k1 = shards_ * (t + 1) / threads_;
+    for (int k = shards_ * t / threads_; k < k1;) {
+      Group& g = group_.emplace_back();
+      g.shard0 = k;
+      g.shard1 = blocks_ ? k1 : k + 1;
+      g.row0 = shard_[g.shard0].row0;
+      g.rows = shard_[g.shard1 - 1].row0 + shard_[g.shard1 - 1].rows - g.row0;
+      g.target_actor = MlpWorkspace(actor_shape_, g.rows);
+      g.actor = MlpWorkspace(actor_shape_, g.rows);
+      g.target_critic = MlpWorkspace(critic_shape_, g.rows);
+      g.critic = MlpWorkspace(critic_shape_, g.rows);
+      g.y.assign(g.rows, 0.0f);
+      g.dq.assign(g.rows, 0.0f);
+      g.da.assign(static_cast<size_t>(g.rows) * act_dim_, 0.0f);
+      g.segments.resize(g.shard1 - g.shard0);
+      k = g.shard1;
+    }
+  }
+  group_begin_[threads_] = static_cast<int>(group_.size());
+}
+
+const GradSegment* UpdateEngine::segments(Group& g, bool critic, int64_t offset) {
+  for (int k = g.shard0; k < g.shard1; ++k) {
+    Shard& s = shard_[k];
+    float* grad = critic ? s.critic_grad.data() : s.actor_grad.data();
+    g.segments[k - g.shard0] = {s.row0 - g.row0, s.rows, grad + offset};
+  }
+  return g.segments.data();
 }
 
 void UpdateEngine::bind(const Params& p) {
@@ -242,6 +279,7 @@ void UpdateEngine::load_obs(const float* src, int rows, float* dst, int ld, cons
 // on the bound buffers, the others on their replicas; see the header).
 
 EngineStats UpdateEngine::update(const BatchView& batch, const Extras& e, bool actor_step) {
+  if (blocks_ != blocks_allowed()) rebuild_groups();  // the multiply path was switched (tests)
   const simd::AdamCoefficients critic_lr = critic_adam_.next_step();
   const simd::AdamCoefficients actor_lr = actor_step ? actor_adam_.next_step() : critic_lr;
   const float tau = static_cast<float>(cfg_.tau);
@@ -249,18 +287,18 @@ EngineStats UpdateEngine::update(const BatchView& batch, const Extras& e, bool a
     // 1. The Bellman target, no gradient (DDPG eq. 5; TD3 §4.2 clipped double Q, §5.3 smoothing):
     //      a' = clip(π'(s') + ε, −1, 1)            ε: clipped noise drawn by the agent (TD3), or 0
     //      y  = r + γ^k (1 − terminated) min_i Q'_i(s', a')     k = 1, or the n-step bootstrap
-    w.each_shard([&](Shard& s) { bellman_target(s, w, batch, e); });
+    w.each_group([&](Group& g) { bellman_target(g, w, batch, e); });
     // 2. Critic regression (DDPG eq. 4): L = Σ_i mean (Q_i(s, a) − y)², ∇L by backpropagation,
     //    then one Adam step θ_i ← Adam(θ_i, ∇_θi L) (L2 weight decay and norm clipping optional).
     //    On actor steps the same pass over the buffers does step 4 for the critics' targets.
-    w.each_shard([&](Shard& s) { critic_gradients(s, w, batch, e); });
+    w.each_group([&](Group& g) { critic_gradients(g, w, batch, e); });
     w.adam_step(Net::kCritics, critic_lr, /*polyak_tau=*/actor_step ? tau : 0.0f);
     // TD3's delayed policy update (§5.2): the actor and the targets move every policy_delay
     // updates.
     if (!actor_step) return;
     // 3. The deterministic policy gradient (DDPG eq. 6): ∇_φ J = −∇_φ mean Q_1(s, π_φ(s)),
     //    through the updated critic to its action input, then one Adam step on φ.
-    w.each_shard([&](Shard& s) { actor_gradient(s, w); });
+    w.each_group([&](Group& g) { actor_gradient(g, w); });
     // 4. Polyak averaging of every target network, θ' ← τθ + (1 − τ)θ' (DDPG Algorithm 1): here the
     //    actor's, in its Adam pass, as the critics' in theirs (one pass over each network's
     //    buffers instead of two; a separate pass cost ~4% of a TD3 update, docs/performance.md).
@@ -270,26 +308,27 @@ EngineStats UpdateEngine::update(const BatchView& batch, const Extras& e, bool a
 }
 
 // ---------------------------------------------------------------------------------------------
-// The steps' work on one shard (rows [row0, row0 + rows) of the batch).
+// The steps' work on one group: rows [row0, row0 + rows) of the batch, one shard or several
+// consecutive ones (the parameter gradients apart, per shard).
 
-void UpdateEngine::bellman_target(Shard& s, const Worker& w, const BatchView& b, const Extras& e) {
+void UpdateEngine::bellman_target(Group& g, const Worker& w, const BatchView& b, const Extras& e) {
   const Params& params = w.state().params;
-  const int rows = s.rows, a = act_dim_;
+  const int rows = g.rows, a = act_dim_;
   const MlpShape& cs = critic_shape_;
-  const float* next_obs = b.next_obs + int64_t{s.row0} * obs_dim_;
+  const float* next_obs = b.next_obs + int64_t{g.row0} * obs_dim_;
   // a' = π'(s'), from the weight-perturbed target actor when the agent drew one
-  load_obs(next_obs, rows, s.target_actor.input(), obs_dim_, e);
-  mlp_forward(actor_shape_, e.target_actor ? e.target_actor : params.actor_target, s.target_actor,
+  load_obs(next_obs, rows, g.target_actor.input(), obs_dim_, e);
+  mlp_forward(actor_shape_, e.target_actor ? e.target_actor : params.actor_target, g.target_actor,
               rows);
   // the target critics' input (s', clip(a' + ε, −1, 1))
-  load_obs(next_obs, rows, s.target_critic.input(), cs.layer_in(0), e);
-  float* ext = s.target_critic.extra_input(cs);
-  const int eld = s.target_critic.extra_ld(cs);
+  load_obs(next_obs, rows, g.target_critic.input(), cs.layer_in(0), e);
+  float* ext = g.target_critic.extra_input(cs);
+  const int eld = g.target_critic.extra_ld(cs);
   for (int r = 0; r < rows; ++r) {
-    const float* pa = s.target_actor.out.data() + int64_t{r} * a;
+    const float* pa = g.target_actor.out.data() + int64_t{r} * a;
     float* dst = ext + int64_t{r} * eld;
     if (e.target_eps) {
-      const float* eps = e.target_eps + (e.eps_rows == 1 ? 0 : int64_t{s.row0 + r} * a);
+      const float* eps = e.target_eps + (e.eps_rows == 1 ? 0 : int64_t{g.row0 + r} * a);
       for (int j = 0; j < a; ++j) dst[j] = std::clamp(pa[j] + eps[j], -1.0f, 1.0f);
     } else {
       std::memcpy(dst, pa, sizeof(float) * a);
@@ -298,76 +337,82 @@ void UpdateEngine::bellman_target(Shard& s, const Worker& w, const BatchView& b,
   }
   // min over the target critics, then y
   for (int i = 0; i < cfg_.n_critics; ++i) {
-    mlp_forward(cs, params.critic_targets[i], s.target_critic, rows);
-    const float* q = s.target_critic.out.data();
-    for (int r = 0; r < rows; ++r) s.y[r] = i == 0 ? q[r] : std::min(s.y[r], q[r]);
+    mlp_forward(cs, params.critic_targets[i], g.target_critic, rows);
+    const float* q = g.target_critic.out.data();
+    for (int r = 0; r < rows; ++r) g.y[r] = i == 0 ? q[r] : std::min(g.y[r], q[r]);
   }
   for (int r = 0; r < rows; ++r) {
-    const int k = s.row0 + r;
-    s.y[r] = b.reward[k] + b.discount[k] * (1.0f - b.terminated[k]) * s.y[r];
+    const int k = g.row0 + r;
+    g.y[r] = b.reward[k] + b.discount[k] * (1.0f - b.terminated[k]) * g.y[r];
   }
 }
 
-void UpdateEngine::critic_gradients(Shard& s, const Worker& w, const BatchView& b,
+void UpdateEngine::critic_gradients(Group& g, const Worker& w, const BatchView& b,
                                     const Extras& e) {
   const Params& params = w.state().params;
-  const int rows = s.rows, a = act_dim_;
+  const int rows = g.rows, a = act_dim_;
   const int64_t csize = critic_shape_.size();
   const MlpShape& cs = critic_shape_;
-  load_obs(b.obs + int64_t{s.row0} * obs_dim_, rows, s.critic.input(), cs.layer_in(0), e);
-  float* cext = s.critic.extra_input(cs);
-  const int eld = s.critic.extra_ld(cs);
+  load_obs(b.obs + int64_t{g.row0} * obs_dim_, rows, g.critic.input(), cs.layer_in(0), e);
+  float* cext = g.critic.extra_input(cs);
+  const int eld = g.critic.extra_ld(cs);
   for (int r = 0; r < rows; ++r) {
-    std::memcpy(cext + int64_t{r} * eld, b.action + int64_t{s.row0 + r} * a, sizeof(float) * a);
+    std::memcpy(cext + int64_t{r} * eld, b.action + int64_t{g.row0 + r} * a, sizeof(float) * a);
     scale_action(cext + int64_t{r} * eld);
   }
   // ∂/∂Q_i of Σ_i mean (Q_i − y)² is 2 (Q_i − y)/B
   const float scale = 2.0f / static_cast<float>(batch_);
-  s.critic_sq = 0.0;
-  s.q_sum = 0.0;
+  for (int k = g.shard0; k < g.shard1; ++k) shard_[k].critic_sq = shard_[k].q_sum = 0.0;
   for (int i = 0; i < cfg_.n_critics; ++i) {
-    mlp_forward(cs, params.critics[i], s.critic, rows);
-    const float* q = s.critic.out.data();
-    for (int r = 0; r < rows; ++r) {
-      const float d = q[r] - s.y[r];
-      s.critic_sq += static_cast<double>(d) * d;
-      s.dq[r] = scale * d;
-      if (i == 0) s.q_sum += q[r];
+    mlp_forward(cs, params.critics[i], g.critic, rows);
+    const float* q = g.critic.out.data();
+    for (int k = g.shard0; k < g.shard1; ++k) {
+      Shard& s = shard_[k];
+      for (int r = s.row0 - g.row0; r < s.row0 - g.row0 + s.rows; ++r) {
+        const float d = q[r] - g.y[r];
+        s.critic_sq += static_cast<double>(d) * d;
+        g.dq[r] = scale * d;
+        if (i == 0) s.q_sum += q[r];
+      }
     }
-    mlp_backward(cs, params.critics[i], s.critic, rows, s.dq.data(),
-                 s.critic_grad.data() + i * csize, nullptr);
+    mlp_backward(cs, params.critics[i], g.critic, rows, g.dq.data(),
+                 segments(g, /*critic=*/true, i * csize), g.shard1 - g.shard0, nullptr);
   }
 }
 
-void UpdateEngine::actor_gradient(Shard& s, const Worker& w) {
+void UpdateEngine::actor_gradient(Group& g, const Worker& w) {
   const Params& params = w.state().params;
-  const int rows = s.rows, a = act_dim_;
+  const int rows = g.rows, a = act_dim_;
   const MlpShape& cs = critic_shape_;
   // The actor's input is the critic's observation columns, already normalised.
   const int ld0 = cs.layer_in(0);
   for (int r = 0; r < rows; ++r) {
-    std::memcpy(s.actor.input() + int64_t{r} * obs_dim_, s.critic.input() + int64_t{r} * ld0,
+    std::memcpy(g.actor.input() + int64_t{r} * obs_dim_, g.critic.input() + int64_t{r} * ld0,
                 sizeof(float) * obs_dim_);
   }
-  mlp_forward(actor_shape_, params.actor, s.actor, rows);
-  float* ext = s.critic.extra_input(cs);
-  const int eld = s.critic.extra_ld(cs);
+  mlp_forward(actor_shape_, params.actor, g.actor, rows);
+  float* ext = g.critic.extra_input(cs);
+  const int eld = g.critic.extra_ld(cs);
   for (int r = 0; r < rows; ++r) {
-    std::memcpy(ext + int64_t{r} * eld, s.actor.out.data() + int64_t{r} * a, sizeof(float) * a);
+    std::memcpy(ext + int64_t{r} * eld, g.actor.out.data() + int64_t{r} * a, sizeof(float) * a);
     scale_action(ext + int64_t{r} * eld);
   }
-  mlp_forward(cs, params.critics[0], s.critic, rows);
-  s.actor_q_sum = 0.0;
-  for (int r = 0; r < rows; ++r) s.actor_q_sum += s.critic.out[r];
+  mlp_forward(cs, params.critics[0], g.critic, rows);
+  for (int k = g.shard0; k < g.shard1; ++k) {
+    Shard& s = shard_[k];
+    s.actor_q_sum = 0.0;
+    for (int r = s.row0 - g.row0; r < s.row0 - g.row0 + s.rows; ++r)
+      s.actor_q_sum += g.critic.out[r];
+  }
   // ∂(−mean Q)/∂Q = −1/B, back to the action only (no critic weight gradients), then the actor.
-  std::fill(s.dq.begin(), s.dq.begin() + rows, -1.0f / static_cast<float>(batch_));
-  mlp_backward(cs, params.critics[0], s.critic, rows, s.dq.data(), nullptr, s.da.data());
+  std::fill(g.dq.begin(), g.dq.begin() + rows, -1.0f / static_cast<float>(batch_));
+  mlp_backward(cs, params.critics[0], g.critic, rows, g.dq.data(), nullptr, 0, g.da.data());
   // the critic saw scale × π(s): ∂Q/∂π = scale · ∂Q/∂(its input)
   if (action_scale_ != 1.0f) {
-    for (int64_t i = 0; i < int64_t{rows} * a; ++i) s.da[i] *= action_scale_;
+    for (int64_t i = 0; i < int64_t{rows} * a; ++i) g.da[i] *= action_scale_;
   }
-  mlp_backward(actor_shape_, params.actor, s.actor, rows, s.da.data(), s.actor_grad.data(),
-               nullptr);
+  mlp_backward(actor_shape_, params.actor, g.actor, rows, g.da.data(),
+               segments(g, /*critic=*/false, 0), g.shard1 - g.shard0, nullptr);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -386,8 +431,8 @@ void UpdateEngine::on_each_thread(F&& f) {
 }
 
 template <typename F>
-void UpdateEngine::Worker::each_shard(F&& f) const {
-  for (int k = tid_; k < e_.shards_; k += nthreads_) f(e_.shard_[k]);
+void UpdateEngine::Worker::each_group(F&& f) const {
+  for (int g = e_.group_begin_[tid_]; g < e_.group_begin_[tid_ + 1]; ++g) f(e_.group_[g]);
 }
 
 void UpdateEngine::Worker::adam_step(Net net, const simd::AdamCoefficients& c,
@@ -463,34 +508,48 @@ EngineStats UpdateEngine::stats(bool actor_step) const {
   return st;
 }
 
-std::vector<GemmShape> UpdateEngine::gemms_for_rows(int rows, bool actor_step) const {
+std::vector<GemmShape> UpdateEngine::gemms_for_group(const Group& gr, bool actor_step) const {
+  std::vector<int> grad_rows;
+  for (int k = gr.shard0; k < gr.shard1; ++k) grad_rows.push_back(shard_[k].rows);
+  const int rows = gr.rows;
   std::vector<GemmShape> g;
   mlp_forward_gemms(actor_shape_, rows, g);
   for (int i = 0; i < cfg_.n_critics; ++i) mlp_forward_gemms(critic_shape_, rows, g);
   for (int i = 0; i < cfg_.n_critics; ++i) {
     mlp_forward_gemms(critic_shape_, rows, g);
-    mlp_backward_gemms(critic_shape_, rows, true, false, g);
+    mlp_backward_gemms(critic_shape_, rows, &grad_rows, false, g);
   }
   if (actor_step) {
     mlp_forward_gemms(actor_shape_, rows, g);
     mlp_forward_gemms(critic_shape_, rows, g);
-    mlp_backward_gemms(critic_shape_, rows, false, true, g);
-    mlp_backward_gemms(actor_shape_, rows, true, false, g);
+    mlp_backward_gemms(critic_shape_, rows, nullptr, true, g);
+    mlp_backward_gemms(actor_shape_, rows, &grad_rows, false, g);
   }
   return g;
 }
 
-std::vector<GemmShape> UpdateEngine::shard_gemms(bool actor_step) const {
-  return gemms_for_rows(shard_[0].rows, actor_step);
+std::vector<GemmShape> UpdateEngine::thread_gemms(bool actor_step) const {
+  std::vector<GemmShape> g;
+  for (int k = group_begin_[0]; k < group_begin_[1]; ++k) {
+    const std::vector<GemmShape> more = gemms_for_group(group_[k], actor_step);
+    g.insert(g.end(), more.begin(), more.end());
+  }
+  return g;
 }
 
 void UpdateEngine::run_gemm_floor(bool actor_step) {
-  const std::vector<GemmShape> g = shard_gemms(actor_step);
-  size_t biggest = 0;
-  for (const GemmShape& s : g) {
-    biggest = std::max({biggest, size_t(s.m) * s.k, size_t(s.k) * s.n, size_t(s.m) * s.n});
-  }
   const int nthreads = threads_;
+  std::vector<std::vector<GemmShape>> lists(nthreads);
+  size_t biggest = 0;
+  for (int t = 0; t < nthreads; ++t) {
+    for (int k = group_begin_[t]; k < group_begin_[t + 1]; ++k) {
+      const std::vector<GemmShape> more = gemms_for_group(group_[k], actor_step);
+      lists[t].insert(lists[t].end(), more.begin(), more.end());
+    }
+    for (const GemmShape& s : lists[t]) {
+      biggest = std::max({biggest, size_t(s.m) * s.k, size_t(s.k) * s.n, size_t(s.m) * s.n});
+    }
+  }
   floor_scratch_.resize(nthreads);
   for (auto& buf : floor_scratch_) {
     if (buf.size() < 3 * biggest) buf.assign(3 * biggest, 0.01f);
@@ -500,16 +559,14 @@ void UpdateEngine::run_gemm_floor(bool actor_step) {
   {
     const int tid = omp_get_thread_num();
     float* base = floor_scratch_[tid].data();
-    for (int k = tid; k < shards_; k += nthreads) {
-      run_gemms(g, base, base + biggest, base + 2 * biggest);
-    }
+    run_gemms(lists[tid], base, base + biggest, base + 2 * biggest);
   }
 }
 
 double UpdateEngine::update_flop(bool actor_step) const {
-  // Sum over shards of each shard's multiplies (shards may differ by a row).
+  // Sum over the groups of each one's multiplies (the same total however the shards are grouped).
   double f = 0.0;
-  for (const Shard& s : shard_) f += gemm_flop(gemms_for_rows(s.rows, actor_step));
+  for (const Group& g : group_) f += gemm_flop(gemms_for_group(g, actor_step));
   return f;
 }
 

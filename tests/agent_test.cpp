@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
+#include "ddpg/gemm.h"
 #include "ddpg/rng.h"
 #include "tests/test_batches.h"
 
@@ -355,12 +357,65 @@ TEST(Engine, FloorListsTheUpdatesMultiplies) {
   c.hidden = {256, 256};
   c.batch_size = 256;
   UpdateEngine e(c, 17, 6);
+  e.set_threads(2);  // a shard per thread
   // Critic step: 3 (target actor) + 3 (target critic) + 3 (critic) + 3 (∂W) + 2 (∂x) = 14;
   // actor step: 3 + 3 + 3 (∂x through the critic, to the action) + 3 (∂W) + 2 (∂x) = 14.
-  EXPECT_EQ(e.shard_gemms(true).size(), 28u);
-  EXPECT_EQ(e.shard_gemms(false).size(), 14u);
+  EXPECT_EQ(e.thread_gemms(true).size(), 28u);
+  EXPECT_EQ(e.thread_gemms(false).size(), 14u);
   // ≈ 359 MFLOP for the whole batch (the "about 360").
   EXPECT_NEAR(e.update_flop(true) / 1e6, 359.0, 1.0);
+  // One thread on our kernels runs both shards as one block of 256 rows: the ∂W of each shard
+  // apart (3 more per step), everything else once.
+  e.set_threads(1);
+  if (gemm::native()) {
+    EXPECT_EQ(e.thread_gemms(true).size(), 34u);
+    EXPECT_EQ(e.thread_gemms(false).size(), 17u);
+    EXPECT_EQ(e.thread_gemms(true)[0].m, 256);
+  } else {
+    EXPECT_EQ(e.thread_gemms(true).size(), 56u);
+  }
+  EXPECT_NEAR(e.update_flop(true) / 1e6, 359.0, 1.0);
+}
+
+// A thread's consecutive shards run as one block of rows (forward, input gradients, LayerNorm,
+// losses once over the block; each shard's parameter gradient apart): the bits must be those of
+// one shard at a time, which 4 threads for 4 shards run. TD3's switches, LayerNorm in both
+// networks, observation normalisation and uneven shards (batch 203: 50, 51, 51, 51 rows).
+TEST(Engine, BlocksOfShardsGiveTheBitsOfOneShardAtATime) {
+  AgentConfig c;
+  c.hidden = {32, 32};
+  c.batch_size = 203;
+  c.batch_shards = 4;
+  c.n_critics = 2;
+  c.policy_delay = 2;
+  c.target_noise = 0.2;
+  c.layer_norm = "both";
+  c.obs_norm = true;
+  Agent one(c, 5, 2, 11), two(c, 5, 2, 11), four(c, 5, 2, 11);
+  one.set_threads(1);
+  two.set_threads(2);
+  four.set_threads(4);
+  if (gemm::native()) {
+    // one block of 4 shards: 3 + 2·3 (target) + 2·(3 + 4·3 + 2) (critics) + 3 + 3 + 3 + 4·3 + 2
+    EXPECT_EQ(one.engine().thread_gemms(true).size(), 66u);
+  } else {
+    std::printf("[  NOTE    ] no native gemm path: shards run one at a time, blocks untested\n");
+  }
+  for (int k = 0; k < 6; ++k) {
+    fill_random(one.batch());
+    two.batch() = one.batch();
+    four.batch() = one.batch();
+    const double a = one.update(one.batch()).critic_loss;
+    EXPECT_EQ(a, two.update(two.batch()).critic_loss) << "update " << k;
+    EXPECT_EQ(a, four.update(four.batch()).critic_loss) << "update " << k;
+  }
+  const MlpShape& as = one.engine().actor_shape();
+  const MlpShape& cs = one.engine().critic_shape();
+  EXPECT_TRUE(equal(two.actor(), copy_of(one.actor(), as)));
+  EXPECT_TRUE(equal(four.actor(), copy_of(one.actor(), as)));
+  EXPECT_TRUE(equal(four.critic(), copy_of(one.critic(), cs)));
+  EXPECT_TRUE(equal(four.critic(1), copy_of(one.critic(1), cs)));
+  EXPECT_TRUE(equal(four.critic_target(), copy_of(one.critic_target(), cs)));
 }
 
 }  // namespace

@@ -37,6 +37,14 @@ struct Epilogue {
 
 enum class Path { kAvx512, kAvx2, kBlas };
 
+// nt with at least this many rows transposes B, a panel at a time, for the outer-product kernel;
+// with fewer it runs dot products. On our kernels (native()) an element of C is summed from its own
+// row of A in an order that does not depend on m once m ≥ kPackMinRows (below it nt takes the other
+// route, and nn has a kernel of its own for m = 1), so a row of C gets the same bits whatever else
+// is multiplied with it: the update engine relies on that to run several shards' rows as one
+// multiply (update_engine.h).
+constexpr int kPackMinRows = 32;
+
 // "avx512", "avx2", "blas" (the names DDPG_GEMM takes).
 const char* path_name(Path p);
 // True when this CPU can run the path (BLAS: always).

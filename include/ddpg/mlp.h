@@ -96,11 +96,25 @@ void mlp_init(const MlpShape& s, double final_init, Rng& rng, float* params);
 // Forward pass for `rows` rows whose inputs are already in ws.x[0] (and the extra columns).
 void mlp_forward(const MlpShape& s, const float* params, MlpWorkspace& ws, int rows);
 
+// A parameter gradient of the backward pass: the sum over rows [row0, row0 + rows), written
+// (not accumulated) into `grad`.
+struct GradSegment {
+  int row0 = 0, rows = 0;
+  float* grad = nullptr;
+};
+
 // Backward pass after mlp_forward on the same workspace. d_out: rows × out, ∂loss/∂output.
-// grad (optional): the parameter gradient, overwritten (not accumulated). d_extra (optional):
-// rows × extra, ∂loss/∂extra inputs (the action, for the actor step).
+// segs: `nsegs` parameter gradients, each over its own rows (none: no parameter gradient); the
+// update engine gives one per shard of a block of shards. d_extra (optional): rows × extra,
+// ∂loss/∂extra inputs (the action, for the actor step).
 void mlp_backward(const MlpShape& s, const float* params, MlpWorkspace& ws, int rows,
-                  const float* d_out, float* grad, float* d_extra);
+                  const float* d_out, const GradSegment* segs, int nsegs, float* d_extra);
+// The same with one gradient over all the rows (grad optional).
+inline void mlp_backward(const MlpShape& s, const float* params, MlpWorkspace& ws, int rows,
+                         const float* d_out, float* grad, float* d_extra) {
+  const GradSegment all{0, rows, grad};
+  mlp_backward(s, params, ws, rows, d_out, &all, grad ? 1 : 0, d_extra);
+}
 
 // The same forward pass for a few rows without BLAS (for acting): x rows × in (and extra), y rows ×
 // out. scratch must hold 2 × max_width() floats. With `transposed`, params is a copy laid out by
@@ -123,8 +137,9 @@ struct GemmShape {
 };
 // The multiplies of one forward (and backward, with the given options) pass of `rows` rows.
 void mlp_forward_gemms(const MlpShape& s, int rows, std::vector<GemmShape>& out);
-void mlp_backward_gemms(const MlpShape& s, int rows, bool weight_grads, bool d_extra,
-                        std::vector<GemmShape>& out);
+// grad_rows: the rows of each parameter gradient (GradSegment), nullptr for none.
+void mlp_backward_gemms(const MlpShape& s, int rows, const std::vector<int>* grad_rows,
+                        bool d_extra, std::vector<GemmShape>& out);
 // Runs each multiply once on scratch operands, with the kernels the engine uses for it (the
 // matrix-multiply floor).
 void run_gemms(const std::vector<GemmShape>& gemms, float* a, float* b, float* c);

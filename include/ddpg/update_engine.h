@@ -13,7 +13,13 @@
 // backward passes run on one core with single-threaded multiplies (gemm.h; they keep each multiply
 // at ~90% of a core's peak, where one multiply split across two cores reaches ~55%), and the shard
 // gradients are summed in shard order. Every floating-point sum has a fixed order, so the result
-// depends on the number of shards and never on the number of threads.
+// depends on the number of shards and never on the number of threads. A thread with several
+// consecutive shards (one thread for two shards, as in a single-threaded run) runs them as one
+// block of rows: the row-wise passes (forward, input gradients, LayerNorm, losses) once over the
+// block, which reads each weight matrix and transposes its panels once instead of once per shard,
+// and the parameter gradients once per shard, as before; on our multiply kernels a row's result
+// does not depend on the rows beside it (gemm::kPackMinRows), so the bits are the same. Shards of
+// fewer rows than that, or the BLAS path, run one at a time.
 //
 // No thread writes memory that another thread reads within an update: thread 0 updates the bound
 // buffers, and every other thread keeps a replica of all the parameters, targets and Adam moments,
@@ -124,8 +130,9 @@ class UpdateEngine {
   const FlatAdam& actor_adam() const { return actor_adam_; }
   const FlatAdam& critic_adam() const { return critic_adam_; }
 
-  // The matrix multiplies of one update, per shard (the shards run them concurrently).
-  std::vector<GemmShape> shard_gemms(bool actor_step) const;
+  // The matrix multiplies of one update that thread 0 runs (its shards; the threads run theirs
+  // concurrently).
+  std::vector<GemmShape> thread_gemms(bool actor_step) const;
   // Multiply-add FLOP of one update over the whole batch.
   double update_flop(bool actor_step) const;
   // Runs only the update's matrix multiplies, with its threading (each thread its shards' list,
@@ -135,13 +142,27 @@ class UpdateEngine {
  private:
   struct Shard {
     int row0 = 0, rows = 0;
-    MlpWorkspace target_actor, target_critic, critic, actor;
-    std::vector<float> y, q0, dq, da;
     FloatBuffer critic_grad, actor_grad;  // n_critics × critic size, actor size
     double critic_sq = 0.0, q_sum = 0.0, actor_q_sum = 0.0;
   };
-  // The multiplies of one update for a shard of `rows` rows, in the order the update runs them.
-  std::vector<GemmShape> gemms_for_rows(int rows, bool actor_step) const;
+  // Consecutive shards [shard0, shard1) that one thread runs as one block of rows (see above), or
+  // a single shard; the workspaces hold the block's rows.
+  struct Group {
+    int shard0 = 0, shard1 = 0;
+    int row0 = 0, rows = 0;
+    MlpWorkspace target_actor, target_critic, critic, actor;
+    std::vector<float> y, dq, da;
+    std::vector<GradSegment> segments;  // one per shard (filled per backward pass)
+  };
+  // Whether a thread's shards can run as one block: on our kernels, with every shard at least
+  // gemm::kPackMinRows rows.
+  bool blocks_allowed() const;
+  // Splits the shards among the threads (consecutive ones to each) and allocates the groups.
+  void rebuild_groups();
+  // The parameter-gradient segments of a group's shards, into `grads` of each shard at `offset`.
+  const GradSegment* segments(Group& g, bool critic, int64_t offset);
+  // The multiplies of one update for a group, in the order the update runs them.
+  std::vector<GemmShape> gemms_for_group(const Group& g, bool actor_step) const;
   // What one thread reads and writes: thread 0 the bound buffers and the FlatAdam moments, thread
   // t > 0 replicas_[t − 1].
   struct ThreadState {
@@ -162,9 +183,9 @@ class UpdateEngine {
    public:
     Worker(UpdateEngine& e, int tid, int nthreads) : e_(e), tid_(tid), nthreads_(nthreads) {}
     const ThreadState& state() const { return e_.state_[tid_]; }
-    // f(shard) for this thread's shards of the batch.
+    // f(group) for this thread's groups of shards of the batch.
     template <typename F>
-    void each_shard(F&& f) const;
+    void each_group(F&& f) const;
     // After every thread's shards: the summed (and clipped) gradient, and one Adam step of this
     // thread's copy of the network(s); with polyak_tau > 0, in the same pass, Polyak averaging of
     // this thread's copy of their targets.
@@ -177,10 +198,10 @@ class UpdateEngine {
   // f(worker) on every thread of the team (one thread: no parallel region).
   template <typename F>
   void on_each_thread(F&& f);
-  // The update's steps on one shard.
-  void bellman_target(Shard& s, const Worker& w, const BatchView& b, const Extras& e);
-  void critic_gradients(Shard& s, const Worker& w, const BatchView& b, const Extras& e);
-  void actor_gradient(Shard& s, const Worker& w);
+  // The update's steps on one group of shards.
+  void bellman_target(Group& g, const Worker& w, const BatchView& b, const Extras& e);
+  void critic_gradients(Group& g, const Worker& w, const BatchView& b, const Extras& e);
+  void actor_gradient(Group& g, const Worker& w);
   // Sums shard gradients of [lo, hi) into shard 0's buffer.
   void reduce(bool critic, int64_t lo, int64_t hi);
   void clip(bool critic);
@@ -198,6 +219,9 @@ class UpdateEngine {
   float action_scale_;  // agent.critic_action_scale
   int threads_ = 1;
   std::vector<Shard> shard_;
+  std::vector<Group> group_;
+  std::vector<int> group_begin_;  // thread t runs groups [group_begin_[t], group_begin_[t + 1])
+  bool blocks_ = false;           // whether group_ was built with blocks of shards
   Params params_;
   FlatAdam actor_adam_, critic_adam_;
   std::vector<Replica> replicas_;                  // threads_ − 1
