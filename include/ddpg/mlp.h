@@ -105,8 +105,9 @@ struct GradSegment {
 
 // Backward pass after mlp_forward on the same workspace. d_out: rows × out, ∂loss/∂output.
 // segs: `nsegs` parameter gradients, each over its own rows (none: no parameter gradient); the
-// update engine gives one per shard of a block of shards. d_extra (optional): rows × extra,
-// ∂loss/∂extra inputs (the action, for the actor step).
+// update engine gives one per shard of a block of shards. When given, the segments must together
+// cover rows [0, rows): LayerNorm's backward runs segment by segment. d_extra (optional): rows ×
+// extra, ∂loss/∂extra inputs (the action, for the actor step).
 void mlp_backward(const MlpShape& s, const float* params, MlpWorkspace& ws, int rows,
                   const float* d_out, const GradSegment* segs, int nsegs, float* d_extra);
 // The same with one gradient over all the rows (grad optional).

@@ -159,7 +159,8 @@ class UpdateEngine {
   bool blocks_allowed() const;
   // Splits the shards among the threads (consecutive ones to each) and allocates the groups.
   void rebuild_groups();
-  // The parameter-gradient segments of a group's shards, into `grads` of each shard at `offset`.
+  // The parameter-gradient segments of a group's shards: each shard's rows, into its gradient
+  // buffer (critic's or actor's) at `offset`.
   const GradSegment* segments(Group& g, bool critic, int64_t offset);
   // The multiplies of one update for a group, in the order the update runs them.
   std::vector<GemmShape> gemms_for_group(const Group& g, bool actor_step) const;
