@@ -528,9 +528,9 @@ std::vector<GemmShape> UpdateEngine::gemms_for_group(const Group& gr, bool actor
   return g;
 }
 
-std::vector<GemmShape> UpdateEngine::thread_gemms(bool actor_step) const {
+std::vector<GemmShape> UpdateEngine::thread_gemms(bool actor_step, int thread) const {
   std::vector<GemmShape> g;
-  for (int k = group_begin_[0]; k < group_begin_[1]; ++k) {
+  for (int k = group_begin_[thread]; k < group_begin_[thread + 1]; ++k) {
     const std::vector<GemmShape> more = gemms_for_group(group_[k], actor_step);
     g.insert(g.end(), more.begin(), more.end());
   }
@@ -542,10 +542,7 @@ void UpdateEngine::run_gemm_floor(bool actor_step) {
   std::vector<std::vector<GemmShape>> lists(nthreads);
   size_t biggest = 0;
   for (int t = 0; t < nthreads; ++t) {
-    for (int k = group_begin_[t]; k < group_begin_[t + 1]; ++k) {
-      const std::vector<GemmShape> more = gemms_for_group(group_[k], actor_step);
-      lists[t].insert(lists[t].end(), more.begin(), more.end());
-    }
+    lists[t] = thread_gemms(actor_step, t);
     for (const GemmShape& s : lists[t]) {
       biggest = std::max({biggest, size_t(s.m) * s.k, size_t(s.k) * s.n, size_t(s.m) * s.n});
     }

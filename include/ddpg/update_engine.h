@@ -130,9 +130,9 @@ class UpdateEngine {
   const FlatAdam& actor_adam() const { return actor_adam_; }
   const FlatAdam& critic_adam() const { return critic_adam_; }
 
-  // The matrix multiplies of one update that thread 0 runs (its shards; the threads run theirs
-  // concurrently).
-  std::vector<GemmShape> thread_gemms(bool actor_step) const;
+  // The matrix multiplies of one update that thread `thread` runs (its shards; the threads run
+  // theirs concurrently).
+  std::vector<GemmShape> thread_gemms(bool actor_step, int thread = 0) const;
   // Multiply-add FLOP of one update over the whole batch.
   double update_flop(bool actor_step) const;
   // Runs only the update's matrix multiplies, with its threading (each thread its shards' list,
