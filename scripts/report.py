@@ -207,6 +207,15 @@ def common_curve(group):
     return steps, table
 
 
+def steps_label(step):
+    """5000 -> "5k", 1000000 -> "1M", 855000 -> "855k"."""
+    if step >= 1000000 and step % 100000 == 0:
+        return f"{step / 1e6:g}M"
+    if step >= 1000 and step % 1000 == 0:
+        return f"{step // 1000}k"
+    return str(step)
+
+
 def group_stat(group, protocol, rng):
     """(value, ci_low, ci_high) of a group of seeds under a protocol (the mean over seeds, as the
     literature reports, except max_mean_curve)."""
@@ -400,7 +409,14 @@ def anchor_section(runs, envs, variants, anchors, rng):
                 if a.get("target"):
                     verdict = ("yes" if ratio >= 0.85 else "**no**") if used else "n/a"
                 spread = f" ± {fmt(a['spread'])}" if a.get("spread") is not None else ""
-                rows.append(f"| {v} | {env} | {n} | {PROTOCOLS[a['protocol']]} | "
+                proto = PROTOCOLS[a["protocol"]]
+                if a["protocol"] == "max_mean_curve" and used:
+                    # Where the maximum lies: a maximum at the first evaluations is the untrained
+                    # policy's, not learning (OurDDPG on Ant-v4).
+                    steps, table = common_curve(used)
+                    if steps:
+                        proto += f" (at {steps_label(steps[int(table.mean(axis=0).argmax())])})"
+                rows.append(f"| {v} | {env} | {n} | {proto} | "
                             f"{fmt(val)} [{fmt(lo)}, {fmt(hi)}] | {fmt(a['value'])}{spread} | "
                             f"{a['short']} | {fmt(100 * ratio, 0)}% | {verdict} | "
                             f"{a.get('differences', '')} |")
