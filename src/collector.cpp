@@ -8,7 +8,9 @@
 namespace ddpg {
 
 Collector::Collector(const Config& cfg, int threads, uint64_t action_seed)
-    : cfg_(cfg), action_rng_(action_seed) {
+    : cfg_(cfg),
+      truncation_terminal_(cfg.agent.truncation == "terminal"),
+      action_rng_(action_seed) {
   const int n = cfg.trainer.num_envs;
   std::vector<std::unique_ptr<Env>> envs;
   for (int i = 0; i < n; ++i) envs.push_back(make_env(cfg.env.id, cfg.env.options));
@@ -96,8 +98,9 @@ void Collector::store(ReplayBuffer& replay, const std::function<void()>& counted
     Slot& sl = slots_[i];
     const StepResult& r = results_[i];
     const bool done = r.terminated || r.truncated;
+    const bool stop = r.terminated || (r.truncated && truncation_terminal_);
     const std::vector<double>& next_obs = done ? pool_->final_obs(i) : pool_->env(i).obs();
-    sl.nstep->add(sl.obs, sl.action.data(), r.reward, next_obs, r.terminated, done, replay);
+    sl.nstep->add(sl.obs, sl.action.data(), r.reward, next_obs, stop, done, replay);
     observe(next_obs);
     counted();
     sl.episode_return += r.reward;

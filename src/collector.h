@@ -39,9 +39,9 @@ class Collector {
   // step on a second thread while `beside` runs on this one (asynchronous collection).
   void step(const std::function<void()>& beside);
   // Stores the last step's transitions in env order — terminated stops the bootstrap, truncated
-  // does not — and shows the agent each next observation. After each transition `counted()`; when
-  // env i's episode ended, `ended(return, length)`, then env i's noise restarts (and parameter
-  // noise draws a new perturbation).
+  // does not (unless agent.truncation is "terminal") — and shows the agent each next observation.
+  // After each transition `counted()`; when env i's episode ended, `ended(return, length)`, then
+  // env i's noise restarts (and parameter noise draws a new perturbation).
   void store(ReplayBuffer& replay, const std::function<void()>& counted,
              const std::function<void(double, int64_t)>& ended);
 
@@ -68,6 +68,7 @@ class Collector {
     if (tap_) tap_->update(obs);
   }
   const Config& cfg_;
+  bool truncation_terminal_;  // agent.truncation == "terminal"
   Agent* agent_ = nullptr;
   ObsNormalizer* tap_ = nullptr;
   std::unique_ptr<EnvPool> pool_;

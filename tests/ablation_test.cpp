@@ -1,7 +1,7 @@
 // The ablation switches: parameter noise (LayerNorm untouched, fixed within an episode, adaptation
 // direction), n-step targets against a hand computation, observation normalisation, noise
-// schedules, and policy files that carry the normaliser. (Target-noise draws: agent_test.cpp; their
-// effect on the update: oracle_test.cpp.)
+// schedules, policy files that carry the normaliser, and truncation stored as terminal on request.
+// (Target-noise draws: agent_test.cpp; their effect on the update: oracle_test.cpp.)
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,6 +13,7 @@
 #include "ddpg/env.h"
 #include "ddpg/io.h"
 #include "ddpg/replay_buffer.h"
+#include "src/collector.h"
 #include "tests/test_batches.h"
 
 namespace ddpg {
@@ -137,6 +138,44 @@ TEST(NStep, TruncationFlushesWithBootstrap) {
   EXPECT_FLOAT_EQ(replay.discount_at(0), 0.81f);
   EXPECT_FALSE(replay.terminated_at(0));
   EXPECT_EQ(replay.next_obs_at(0)[0], 2.0f);
+}
+
+// The collector stores the last transition of a time-limit truncation as terminal only with
+// agent.truncation = "terminal" (SB3 < 1.1); by default it bootstraps. Pendulum-v1 never
+// terminates, so with a limit of 3 steps every third transition ends an episode by truncation.
+TEST(Truncation, StoredAsTerminalOnlyWhenAsked) {
+  for (const std::string mode : {"bootstrap", "terminal"}) {
+    Config cfg;
+    cfg.env.id = "Pendulum-v1";
+    cfg.env.options["max_episode_steps"] = "3";
+    cfg.agent = small();
+    cfg.agent.truncation = mode;
+    cfg.trainer.learning_starts = 100;  // uniform random actions throughout
+    Collector collector(cfg, 1, 7);
+    Agent agent(cfg.agent, collector.spec().obs_dim, collector.spec().act_dim, 0);
+    collector.start(agent, 1, 2);
+    ReplayBuffer replay(10, collector.spec().obs_dim, collector.spec().act_dim);
+    int ended = 0;
+    for (int64_t t = 0; t < 7; ++t) {
+      collector.choose_actions(t);
+      collector.step(nullptr);
+      collector.store(
+          replay, [] {},
+          [&](double, int64_t length) {
+            EXPECT_EQ(length, 3);
+            ++ended;
+          });
+    }
+    EXPECT_EQ(ended, 2);
+    ASSERT_EQ(replay.size(), 7);
+    for (int64_t i = 0; i < 7; ++i) {
+      const bool episode_end = i == 2 || i == 5;
+      EXPECT_EQ(replay.terminated_at(i), episode_end && mode == "terminal") << mode << " " << i;
+      if (i + 1 < 7 && !episode_end) {  // within an episode, s' is the next transition's s
+        EXPECT_EQ(replay.next_obs_at(i)[0], replay.obs_at(i + 1)[0]) << mode << " " << i;
+      }
+    }
+  }
 }
 
 TEST(NStep, OneStepPassesStraightThrough) {

@@ -53,6 +53,12 @@ struct AgentConfig {
   int n_step = 1;         // n-step returns: r_t + ... + γ^{n−1} r_{t+n−1} + γ^n Q'(s_{t+n})
   bool obs_norm = false;  // normalise observations by running mean/std (Baselines: on)
   double obs_norm_clip = 5.0;  // normalised observations are clipped to ±this
+  // What a time-limit truncation does to the Bellman target. "bootstrap": nothing, only
+  // `terminated` stops the bootstrap (Gymnasium's semantics; SB3 >= 1.1, CleanRL, the TD3 authors'
+  // code). "terminal": the last transition of a truncated episode is stored as terminal too, as SB3
+  // before 1.1 (July 2021) stored every episode end; rl-zoo's published PyBullet agents were
+  // trained so, with the time feature in the observation. Only for reproducing such results.
+  std::string truncation = "bootstrap";
   // How an update is computed (not what it computes): the batch is split into this many shards,
   // each shard's gradient is computed on its own core with single-threaded matrix multiplies, and
   // the shard gradients are summed in a fixed order. Results depend on it, never on the thread
