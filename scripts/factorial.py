@@ -135,7 +135,7 @@ def main():
              + (f" ({len(unfinished)} unfinished, left out)" if unfinished else "") + ".", ""]
     for n, vs in factors:
         lines.append(f"- {n}: with {', '.join(vs)}; without "
-                     f"{', '.join(v for v in variants if v not in level[n]) or 'none'}")
+                     f"{', '.join(v for v in variants if v not in level[n]) or 'no variant'}")
     lines.append("")
     for protocol in scores:
         groups = Groups(runs, protocol, rng)
@@ -146,7 +146,8 @@ def main():
                 with_ = [v for v in variants if v in level[n]]
                 without = [v for v in variants if v not in level[n]]
                 if not with_ or not without:
-                    lines.append(f"| {n} | – | every variant {'has' if with_ else 'lacks'} it | |")
+                    which = "has" if with_ else "lacks"
+                    lines.append(f"| {n} | – | every variant {which} it | |")
                     continue
                 lines.append(difference_row(f"{n} (runs with {len(groups.values(with_))}, "
                                             f"without {len(groups.values(without))})",
