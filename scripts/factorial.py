@@ -57,10 +57,10 @@ class Groups:
         self.rng = rng
 
     def values(self, variants):
-        return [x for v in variants for x in self.by_variant.get(v, [])]
+        return [x for v in variants for x in self.by_variant[v]]
 
     def draws(self, variants):
-        groups = [self.by_variant[v] for v in variants if self.by_variant.get(v)]
+        groups = [self.by_variant[v] for v in variants]
         return report.iqm_rows(report.stratified(groups, self.rng))
 
 
@@ -73,12 +73,17 @@ def interval(draws):
     return lo, hi, f"[{lo:+.1f}, {hi:+.1f}]"
 
 
+def effect_row(label, value, draws):
+    """A table row: a difference, its CI from its bootstrap draws, and whether it is resolved."""
+    lo, hi, text = interval(draws)
+    verdict = "resolved" if lo > 0 or hi < 0 else "not resolved"
+    return f"| {label} | {fmt(value)} | {text} | {verdict} |"
+
+
 def difference_row(label, groups, a, b):
     """A table row: IQM(a) - IQM(b) with its CI; a and b are lists of variants."""
-    d = report.iqm(groups.values(a)) - report.iqm(groups.values(b))
-    lo, hi, text = interval(groups.draws(a) - groups.draws(b))
-    verdict = "resolved" if lo > 0 or hi < 0 else "not resolved"
-    return f"| {label} | {fmt(d)} | {text} | {verdict} |"
+    return effect_row(label, report.iqm(groups.values(a)) - report.iqm(groups.values(b)),
+                      groups.draws(a) - groups.draws(b))
 
 
 def main():
@@ -184,10 +189,10 @@ def main():
                       difference_row("both against neither", groups, both, neither)]
             value = sum(s * report.iqm(groups.values(vs))
                         for s, vs in ((1, both), (-1, a_only), (-1, b_only), (1, neither)))
-            lo, hi, text = interval(groups.draws(both) - groups.draws(a_only)
-                                    - groups.draws(b_only) + groups.draws(neither))
-            lines += [f"| interaction (both − {a} only − {b} only + neither) | {fmt(value)} | "
-                      f"{text} | {'resolved' if lo > 0 or hi < 0 else 'not resolved'} |", ""]
+            draws = (groups.draws(both) - groups.draws(a_only) - groups.draws(b_only)
+                     + groups.draws(neither))
+            lines += [effect_row(f"interaction (both − {a} only − {b} only + neither)", value,
+                                 draws), ""]
         if compares:
             lines += ["| comparison | difference of IQMs | 95% CI | |", "|---|---|---|---|"]
             for v, (base,) in compares:
